@@ -1,0 +1,36 @@
+/**
+ * The composition root: the one place that builds adapters (service worker registration, and
+ * later storage, peer links and workers), wires them into services, and mounts the UI.
+ */
+import { mount } from 'svelte';
+import { registerSW } from 'virtual:pwa-register';
+import App from './ui/App.svelte';
+import { servicesContext, type Services } from './ui/services.ts';
+import { PwaState } from './ui/state/pwa.svelte.ts';
+import { Router } from './ui/state/router.svelte.ts';
+import './ui/app.css';
+
+const pwa = new PwaState();
+const router = new Router('welcome');
+
+if ('serviceWorker' in navigator) {
+  const updateSW = registerSW({
+    immediate: true,
+    onNeedRefresh() {
+      pwa.setUpdateHandler(async () => {
+        // workbox-window reloads only when this page was already controlled at registration;
+        // after a first visit it would not, so reload ourselves once the new worker takes over.
+        navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+        await updateSW(true);
+      });
+    },
+    onOfflineReady() {
+      pwa.offlineReady = true;
+    },
+  });
+}
+
+const services: Services = { router, pwa };
+const target = document.getElementById('app');
+if (!target) throw new Error('index.html has no #app element');
+mount(App, { target, context: servicesContext(services) });
