@@ -1,0 +1,52 @@
+/**
+ * Backpact's one IndexedDB database and its upgrade ladder. Each version adds what it needs and
+ * never rewrites what an earlier version created, so any older database upgrades step by step.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+
+/** Name of the database (one per origin and browser profile). */
+export const DB_NAME = 'backpact';
+/** Current schema version. */
+export const DB_VERSION = 1;
+
+/** A shard held for a partner. `bytes` is an ArrayBuffer: IndexedDB stores it without copying twice. */
+export interface HeldShardRecord {
+  owner: string;
+  shard: string;
+  bytes: ArrayBuffer;
+  size: number;
+  storedAt: number;
+}
+
+/** Quota and running usage for one owner; usage changes in the same transaction as the shards. */
+export interface AllowanceRecord {
+  owner: string;
+  allowed: number | null;
+  used: number;
+}
+
+/** The schema, for idb's typed API. */
+export interface BackpactDB extends DBSchema {
+  held: { key: [string, string]; value: HeldShardRecord; indexes: { 'by-owner': string } };
+  allowance: { key: string; value: AllowanceRecord };
+  /** Small records by name: identity, settings. */
+  kv: { key: string; value: unknown };
+  /** Signed agreements by agreement id. */
+  agreements: { key: string; value: { id: string; partnerKey: string; signed: unknown; updatedAt: number } ; indexes: { 'by-partner': string } };
+}
+
+/** Opens (and upgrades) the database. `name` lets tests use a scratch database. */
+export function openBackpactDB(name = DB_NAME): Promise<IDBPDatabase<BackpactDB>> {
+  return openDB<BackpactDB>(name, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        const held = db.createObjectStore('held', { keyPath: ['owner', 'shard'] });
+        held.createIndex('by-owner', 'owner');
+        db.createObjectStore('allowance', { keyPath: 'owner' });
+        db.createObjectStore('kv');
+        const agreements = db.createObjectStore('agreements', { keyPath: 'id' });
+        agreements.createIndex('by-partner', 'partnerKey');
+      }
+    },
+  });
+}

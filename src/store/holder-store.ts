@@ -1,0 +1,106 @@
+/**
+ * The IndexedDB holder store: partners' shards keyed by (owner, shard), with the owner's usage
+ * kept in the same transaction so the quota check and the write are atomic. Writes commit with
+ * `durability: 'strict'`, so an acknowledged shard is on disk.
+ */
+import type { IDBPDatabase } from 'idb';
+import { DeviceStorageFullError } from '../core/holder/errors.ts';
+import { checkPut, type HeldShardInfo, type HolderStore, type HolderUsage } from '../core/holder/holder-store.ts';
+import type { BackpactDB } from './db.ts';
+
+/** Reads how much room the browser gives this origin. */
+export type StorageEstimator = () => Promise<{ quota?: number; usage?: number }>;
+
+/** Headroom kept free on the device so the app itself (index, outbox) can always write. */
+const DEVICE_HEADROOM_BYTES = 64 * 1024 * 1024;
+
+function isQuotaError(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'QuotaExceededError' || err.name === 'UnknownError' && /quota|space|disk/i.test(err.message));
+}
+
+/** {@link HolderStore} over IndexedDB. */
+export class IdbHolderStore implements HolderStore {
+  constructor(
+    private readonly db: IDBPDatabase<BackpactDB>,
+    private readonly estimate: StorageEstimator = () => navigator.storage.estimate(),
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  async setAllowance(owner: string, allowedBytes: number | null): Promise<void> {
+    const tx = this.db.transaction('allowance', 'readwrite', { durability: 'strict' });
+    const rec = (await tx.store.get(owner)) ?? { owner, allowed: null, used: 0 };
+    await tx.store.put({ ...rec, allowed: allowedBytes });
+    await tx.done;
+  }
+
+  async put(owner: string, shard: string, bytes: Uint8Array): Promise<void> {
+    // Check the device before opening the transaction: awaiting a non-IndexedDB promise inside
+    // it would let it auto-commit.
+    const { quota, usage } = await this.estimate();
+    if (quota !== undefined && usage !== undefined && usage + bytes.length + DEVICE_HEADROOM_BYTES > quota) {
+      throw new DeviceStorageFullError(bytes.length);
+    }
+    const buffer = bytes.slice().buffer;
+    const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
+    try {
+      const allowance = await tx.objectStore('allowance').get(owner);
+      const old = await tx.objectStore('held').get([owner, shard]);
+      const used = allowance?.used ?? 0;
+      const oldSize = old?.size ?? 0;
+      checkPut(owner, allowance?.allowed ?? null, used, oldSize, bytes.length);
+      await tx.objectStore('held').put({ owner, shard, bytes: buffer, size: bytes.length, storedAt: this.now() });
+      await tx.objectStore('allowance').put({ owner, allowed: allowance!.allowed, used: used - oldSize + bytes.length });
+      await tx.done;
+    } catch (err) {
+      try {
+        tx.abort();
+      } catch {
+        // Already finished or aborted: nothing was committed either way.
+      }
+      await tx.done.catch(() => undefined);
+      if (isQuotaError(err)) throw new DeviceStorageFullError(bytes.length);
+      throw err;
+    }
+  }
+
+  async get(owner: string, shard: string): Promise<Uint8Array | undefined> {
+    const rec = await this.db.get('held', [owner, shard]);
+    return rec ? new Uint8Array(rec.bytes) : undefined;
+  }
+
+  async delete(owner: string, shard: string): Promise<boolean> {
+    const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
+    const old = await tx.objectStore('held').get([owner, shard]);
+    if (old) {
+      await tx.objectStore('held').delete([owner, shard]);
+      const allowance = await tx.objectStore('allowance').get(owner);
+      if (allowance) await tx.objectStore('allowance').put({ ...allowance, used: Math.max(0, allowance.used - old.size) });
+    }
+    await tx.done;
+    return old !== undefined;
+  }
+
+  async list(owner: string): Promise<HeldShardInfo[]> {
+    // Walk keys and sizes through a cursor so listing never loads shard bytes.
+    const out: HeldShardInfo[] = [];
+    const tx = this.db.transaction('held', 'readonly');
+    for await (const cursor of tx.store.index('by-owner').iterate(owner)) {
+      out.push({ shard: cursor.value.shard, size: cursor.value.size, storedAt: cursor.value.storedAt });
+    }
+    return out.sort((x, y) => (x.shard < y.shard ? -1 : 1));
+  }
+
+  async usage(owner: string): Promise<HolderUsage> {
+    const rec = await this.db.get('allowance', owner);
+    return { used: rec?.used ?? 0, allowed: rec?.allowed ?? null };
+  }
+
+  async dropOwner(owner: string): Promise<void> {
+    const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
+    const keys = await tx.objectStore('held').index('by-owner').getAllKeys(owner);
+    for (const k of keys) await tx.objectStore('held').delete(k);
+    const allowance = await tx.objectStore('allowance').get(owner);
+    if (allowance) await tx.objectStore('allowance').put({ ...allowance, used: 0 });
+    await tx.done;
+  }
+}
