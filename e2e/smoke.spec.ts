@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { chromiumLaunchOptions } from './browser.ts';
 import { expect, test } from './fixtures.ts';
+import { createIdentity } from './helpers/onboarding.ts';
 import { startServerProcess } from './server.ts';
 
 /** Resolves once a service worker controls `page` (the first version claims open pages). */
@@ -23,6 +24,9 @@ async function waitForController(page: Page): Promise<void> {
 test('the app renders and every screen is reachable by mouse and keyboard', async ({ openPeers }) => {
   const [{ page }] = await openPeers(1);
   await expect(page.getByRole('heading', { level: 1, name: 'Back up with friends' })).toBeVisible();
+  // Before an identity exists there is nothing to navigate to.
+  await expect(page.getByRole('navigation', { name: 'Main' })).toHaveCount(0);
+  await createIdentity(page, 'Smoke');
   const nav = page.getByRole('navigation', { name: 'Main' });
   for (const [link, heading] of [['Partners', 'Partners'], ['Back up', 'Back up'], ['Restore', 'Restore'], ['Settings', 'Settings'], ['Home', 'Home']] as const) {
     await nav.getByRole('link', { name: link }).click();
@@ -43,6 +47,7 @@ test('the app renders and every screen is reachable by mouse and keyboard', asyn
 
 test('on a phone-sized screen the navigation is a bottom bar that works', async ({ openPeers }) => {
   const [{ page }] = await openPeers(1, { viewport: { width: 375, height: 667 } });
+  await createIdentity(page, 'Phone');
   const nav = page.getByRole('navigation', { name: 'Main' });
   const box = await nav.boundingBox();
   expect(box).not.toBeNull();
@@ -60,10 +65,12 @@ test('the service worker activates and the shell reloads offline', async ({ open
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   expect(state).toBe('activated');
 
+  await createIdentity(page, 'Offline');
+
   await context.setOffline(true);
   expect(await page.evaluate(() => fetch('/healthz').then(() => 'online', () => 'offline'))).toBe('offline');
   await page.reload();
-  await expect(page.getByRole('heading', { level: 1, name: 'Back up with friends' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Home' })).toBeVisible();
   // An app route that was never visited also comes from the cached shell.
   await page.goto(page.url().replace(/#.*$/, '') + '#/settings');
   await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();

@@ -4,8 +4,11 @@
  */
 import { mount } from 'svelte';
 import { registerSW } from 'virtual:pwa-register';
+import { IdentityService } from './app/identity.ts';
+import { openBackpactDB } from './store/db.ts';
 import App from './ui/App.svelte';
 import { servicesContext, type Services } from './ui/services.ts';
+import { IdentityState } from './ui/state/identity.svelte.ts';
 import { PwaState } from './ui/state/pwa.svelte.ts';
 import { Router } from './ui/state/router.svelte.ts';
 import './ui/app.css';
@@ -30,7 +33,12 @@ if ('serviceWorker' in navigator) {
   });
 }
 
-const services: Services = { router, pwa };
+const db = await openBackpactDB();
+const identityService = new IdentityService(db);
+const identity = new IdentityState(identityService);
+void identity.load();
+
+const services: Services = { router, pwa, identity };
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element');
 mount(App, { target, context: servicesContext(services) });

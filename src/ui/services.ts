@@ -3,6 +3,7 @@
  * Components read them with {@link getServices}; they never construct adapters themselves.
  */
 import { getContext, setContext } from 'svelte';
+import type { IdentityState } from './state/identity.svelte.ts';
 import type { PwaState } from './state/pwa.svelte.ts';
 import type { Router } from './state/router.svelte.ts';
 
@@ -10,6 +11,7 @@ import type { Router } from './state/router.svelte.ts';
 export interface Services {
   router: Router;
   pwa: PwaState;
+  identity: IdentityState;
 }
 
 const KEY = Symbol('backpact-services');
