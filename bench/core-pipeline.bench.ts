@@ -1,0 +1,147 @@
+/**
+ * The backup pipeline, MB/s of file bytes, 64 MiB of pseudo-random data:
+ * - `pipeline`: file → shards in one thread: FastCDC chunking, HMAC chunk ids, per-chunk AES-256-GCM,
+ *   packs (8 MiB target), Reed-Solomon (4, 2). Extra `withMerkleMBps`: the same plus each shard's
+ *   Merkle root, i.e. everything a backup computes (measured in its own process).
+ * - `pipeline-pool`: the same work split as the app splits it (src/workers/backup.ts): chunking and
+ *   ids in the main thread, sealing, packing, Reed-Solomon and Merkle roots in a pool of 2 Node
+ *   `worker_threads` running the real worker code (src/workers/pipeline-api.ts over a comlink
+ *   endpoint). `vsOneCore` compares it with one thread doing the same work (`withMerkleMBps`).
+ *
+ * Each configuration runs in its own child process; one-core runs are pinned to one CPU with
+ * `taskset` (and the pool to two), so the comparison is cores, not threads. Run:
+ * npx tsx bench/core-pipeline.bench.ts
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, type MessagePort } from 'node:worker_threads';
+import { expose, type Endpoint } from 'comlink';
+import { deriveUserKeys } from '../src/core/keys/derive.ts';
+import { ChunkStage, encodeStream, PackEncoder } from '../src/core/pipeline/index.ts';
+import { PoolBackup } from '../src/workers/backup.ts';
+import { createPipelineApi } from '../src/workers/pipeline-api.ts';
+import { WorkerPool, type WorkerLike } from '../src/workers/pool.ts';
+import { emit, measureMBps, xorBaseline, type BenchLine } from './lib.ts';
+
+const SIZE = 64 * 1024 * 1024;
+const HAS_TASKSET = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const PIECE = 1024 * 1024;
+const self = fileURLToPath(import.meta.url);
+const keys = deriveUserKeys(new Uint8Array(64).fill(7));
+const options = { dataCount: 4, parityCount: 2 };
+
+function file(): Uint8Array {
+  const w = new Uint32Array(SIZE / 4);
+  let s = 99;
+  for (let i = 0; i < w.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    w[i] = s;
+  }
+  return new Uint8Array(w.buffer);
+}
+
+function* pieces(data: Uint8Array): Generator<Uint8Array> {
+  for (let o = 0; o < data.length; o += PIECE) yield data.subarray(o, o + PIECE);
+}
+
+/**
+ * A comlink endpoint over a Node worker or port (what comlink's node adapter does, typed): Node
+ * delivers the message itself where the DOM delivers an event with `data`.
+ */
+function nodeEndpoint(port: Worker | MessagePort): Endpoint {
+  const listeners = new WeakMap<object, (data: unknown) => void>();
+  return {
+    postMessage: (message: unknown, transfer?: Transferable[]) => port.postMessage(message, transfer as never),
+    addEventListener: (_type: string, handler: EventListenerOrEventListenerObject) => {
+      const l = (data: unknown): void => {
+        const event = { data } as MessageEvent;
+        if ('handleEvent' in handler) handler.handleEvent(event);
+        else handler(event);
+      };
+      listeners.set(handler, l);
+      port.on('message', l);
+    },
+    removeEventListener: (_type: string, handler: EventListenerOrEventListenerObject) => {
+      const l = listeners.get(handler);
+      if (l) port.off('message', l);
+      listeners.delete(handler);
+    },
+  };
+}
+
+/** One thread; `merkle` says whether shard roots are computed. */
+async function oneCore(data: Uint8Array, merkle: boolean): Promise<number> {
+  return measureMBps(async () => {
+    const stage = await ChunkStage.create(keys);
+    const encoder = await PackEncoder.create(keys, { ...options, merkleRoots: merkle });
+    const r = await encodeStream(pieces(data), stage, encoder);
+    if (r.size !== SIZE) throw new Error('pipeline lost bytes');
+  }, SIZE, { warmup: 2, minIterations: 4 });
+}
+
+async function pooled(data: Uint8Array, workers: number): Promise<number> {
+  const factory = (): WorkerLike => {
+    // `--import tsx` in execArgv does not reach worker threads on Node 20: register tsx inside.
+    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(self).href)}); });`;
+    const w = new Worker(boot, { eval: true });
+    return Object.assign(nodeEndpoint(w), { terminate: () => void w.terminate() });
+  };
+  const pool = new WorkerPool(workers, factory);
+  try {
+    return await measureMBps(async () => {
+      // The chunker hands out copies, so transferring chunks never detaches `data` itself.
+      const backup = await PoolBackup.start(pool, keys, options);
+      const f = await backup.addFile(pieces(data));
+      await backup.finish();
+      if (f.size !== SIZE) throw new Error('pool lost bytes');
+    }, SIZE, { warmup: 2, minIterations: 4 });
+  } finally {
+    pool.close();
+  }
+}
+
+if (!isMainThread) {
+  expose(createPipelineApi(), nodeEndpoint(parentPort!));
+} else {
+  const mode = process.argv[2];
+  if (mode === 'one' || mode === 'one-merkle') {
+    // Baseline first: measured after the big allocations it reads lower.
+    const xor = await xorBaseline();
+    const value = await oneCore(file(), mode === 'one-merkle');
+    emit({ bench: mode === 'one' ? 'pipeline' : 'pipeline-merkle', value: Math.round(value), unit: 'MB/s', vsXor: Number((value / xor).toFixed(3)), xorMBps: Math.round(xor), k: 4, m: 2 });
+  } else if (mode === 'pool') {
+    const xor = await xorBaseline();
+    const value = await pooled(file(), 2);
+    emit({ bench: 'pipeline-pool', value: Math.round(value), unit: 'MB/s', vsXor: Number((value / xor).toFixed(3)), xorMBps: Math.round(xor), k: 4, m: 2, workers: 2 });
+  } else {
+    // Each configuration in its own process, alternated twice, keeping each one's best run, so
+    // background load on this shared 2-core machine hits all alike (best-of, like measureMBps,
+    // since load only ever slows a run down).
+    const best = new Map<string, BenchLine>();
+    for (let round = 0; round < 2; round++) {
+      for (const m of ['one', 'one-merkle', 'pool']) {
+        // "One core" is the whole process pinned to one CPU, so WebCrypto's threads (Node runs
+        // them on its libuv pool) share that core too; the pool gets two. Without taskset (not
+        // Linux) both run unpinned and the one-core figures read high.
+        const cpus = m === 'pool' ? '0,1' : '0';
+        const argv = [process.execPath, '--import', 'tsx', self, m];
+        const [cmd, ...args] = HAS_TASKSET ? ['taskset', '-c', cpus, ...argv] : argv;
+        const r = spawnSync(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+        if (r.status !== 0) process.exit(r.status ?? 1);
+        for (const l of r.stdout.split('\n')) {
+          if (!l.trim()) continue;
+          const line = JSON.parse(l) as BenchLine;
+          const prev = best.get(line.bench);
+          if (!prev || line.value > prev.value) best.set(line.bench, line);
+        }
+      }
+    }
+    const one = best.get('pipeline')!;
+    const merkle = best.get('pipeline-merkle')!;
+    const pool = best.get('pipeline-pool')!;
+    emit({ ...one, withMerkleMBps: merkle.value, pinnedToOneCpu: HAS_TASKSET });
+    emit({ ...pool, vsOneCore: Number((pool.value / merkle.value).toFixed(2)) });
+  }
+}

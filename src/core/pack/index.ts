@@ -1,0 +1,3 @@
+/** Packs of encrypted chunks, and their coding into named shards. */
+export * from './pack.ts';
+export * from './shards.ts';

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ChunkCipher } from '../crypto/chunk.ts';
+import { ENVELOPE_OVERHEAD } from '../crypto/envelope.ts';
+import { bytesEqual, fromHex, toHex, utf8 } from '../encoding/bytes.ts';
+import { ChunkNotInPackError, IntegrityError, MalformedError, NotEnoughShardsError, UnsupportedVersionError } from '../errors.ts';
+import type { ChunkId, PackId } from '../ids.ts';
+import { merkleRoot } from '../merkle/index.ts';
+import { chunkEnvelope, joinStripe, PackBuilder, packId, readPackHeader, shardId, shardLengthFor, stripePack, stripeRoots, verifyPackId, type Pack } from './index.ts';
+
+const HEADER_KEY = fromHex('44'.repeat(32));
+const SHARD_NAME_KEY = fromHex('55'.repeat(32));
+const KEYS = { dataKey: fromHex('11'.repeat(32)), dedupKey: fromHex('22'.repeat(32)) };
+const golden = JSON.parse(readFileSync(new URL('./__fixtures__/pack.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+function prng(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = s & 0xff;
+  }
+  return out;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A counter nonce source, for deterministic fixtures. */
+function counterNonces(start: number): () => Uint8Array {
+  let n = start;
+  return () => {
+    const nonce = new Uint8Array(12);
+    new DataView(nonce.buffer).setUint32(8, n++);
+    return nonce;
+  };
+}
+
+async function goldenPack(): Promise<Pack> {
+  const cipher = await ChunkCipher.create(KEYS);
+  const nonce = counterNonces(1);
+  const builder = new PackBuilder(HEADER_KEY, { headerNonce: counterNonces(1000) });
+  for (const text of ['first chunk', 'second chunk', 'third']) expect(await builder.add(await cipher.seal(utf8(text), { nonce: nonce() }))).toBeNull();
+  return (await builder.flush())!;
+}
+
+describe('packs', () => {
+  it('match the committed golden pack byte for byte', async () => {
+    const pack = await goldenPack();
+    expect({ id: pack.id, bytes: toHex(pack.bytes) }).toEqual({ id: golden.packId, bytes: golden.packHex });
+  });
+
+  it('have the documented layout and a readable header', async () => {
+    const pack = await goldenPack();
+    expect(pack.bytes[0]).toBe(1);
+    expect(pack.id).toBe(await packId(pack.bytes));
+    const entries = await readPackHeader(pack.bytes, HEADER_KEY);
+    expect(entries).toEqual(pack.entries);
+    expect(entries[0]!.offset).toBe(1);
+    expect(entries.map((e) => e.plaintextLength)).toEqual([11, 12, 5]);
+    const cipher = await ChunkCipher.create(KEYS);
+    for (const [i, text] of ['first chunk', 'second chunk', 'third'].entries()) {
+      const e = entries[i]!;
+      expect(new TextDecoder().decode(await cipher.open(e.id, chunkEnvelope(pack.bytes, entries, e.id)))).toBe(text);
+    }
+    expect(() => chunkEnvelope(pack.bytes, entries, '00'.repeat(32) as ChunkId)).toThrow(ChunkNotInPackError);
+  });
+
+  it('close before exceeding the target; an oversized chunk gets a pack of its own', async () => {
+    const cipher = await ChunkCipher.create(KEYS);
+    const target = 100_000;
+    const builder = new PackBuilder(HEADER_KEY, { targetBytes: target });
+    const packs: Pack[] = [];
+    const sizes = [30_000, 30_000, 30_000, 30_000, 150_000, 10_000, 50_000, 45_000];
+    for (const [i, size] of sizes.entries()) {
+      const closed = await builder.add(await cipher.seal(prng(size, i + 1)));
+      if (closed) packs.push(closed);
+      expect(builder.pendingBytes).toBeLessThanOrEqual(Math.max(target, size + 200));
+    }
+    packs.push((await builder.flush())!);
+    expect(await builder.flush()).toBeNull();
+    expect(packs.map((p) => p.entries.map((e) => e.plaintextLength))).toEqual([[30_000, 30_000, 30_000], [30_000], [150_000], [10_000, 50_000], [45_000]]);
+    for (const p of packs) {
+      if (p.entries.length > 1) expect(p.bytes.length).toBeLessThanOrEqual(target);
+      expect(await readPackHeader(p.bytes, HEADER_KEY)).toEqual(p.entries);
+    }
+  });
+
+  it('reject a tampered, truncated or unknown-version pack with typed errors', async () => {
+    const pack = (await goldenPack()).bytes;
+    const tampered = pack.slice();
+    tampered[pack.length - 10]! ^= 1;
+    expect(await rejection(readPackHeader(tampered, HEADER_KEY))).toBeInstanceOf(IntegrityError);
+    const v2 = pack.slice();
+    v2[0] = 2;
+    expect(await rejection(readPackHeader(v2, HEADER_KEY))).toBeInstanceOf(UnsupportedVersionError);
+    expect(await rejection(readPackHeader(pack.subarray(0, 20), HEADER_KEY))).toBeInstanceOf(MalformedError);
+    const badLength = pack.slice();
+    new DataView(badLength.buffer).setUint32(pack.length - 4, pack.length, true);
+    expect(await rejection(readPackHeader(badLength, HEADER_KEY))).toBeInstanceOf(MalformedError);
+    expect(await rejection(readPackHeader(pack, fromHex('45'.repeat(32))))).toBeInstanceOf(IntegrityError);
+    expect(await rejection(verifyPackId(tampered, await packId(pack)))).toBeInstanceOf(IntegrityError);
+    expect(ENVELOPE_OVERHEAD).toBe(29);
+  });
+});
+
+describe('stripes', () => {
+  it('name shards with HMAC(shard-name key, pack id ‖ index), matching the golden ids', async () => {
+    const pack = await goldenPack();
+    const stripe = stripePack(pack.bytes, pack.id, 4, 2, SHARD_NAME_KEY);
+    expect(stripe.shardIds).toEqual(golden.shardIds);
+    expect(new Set(stripe.shardIds).size).toBe(6);
+    expect(shardId(SHARD_NAME_KEY, pack.id, 0)).toBe(stripe.shardIds[0]);
+    expect(shardId(fromHex('56'.repeat(32)), pack.id, 0)).not.toBe(stripe.shardIds[0]);
+    expect(stripeRoots(stripe).map(toHex)).toEqual(golden.shardRoots);
+  });
+
+  it('pad to equal, aligned shards and rejoin from any k shards', async () => {
+    const bytes = prng(1_000_003, 9);
+    const id = await packId(bytes);
+    const stripe = stripePack(bytes, id, 4, 2, SHARD_NAME_KEY);
+    expect(stripe.shardLength).toBe(shardLengthFor(bytes.length, 4));
+    expect(stripe.shardLength % 64).toBe(0);
+    expect(stripe.shardLength * 4).toBeGreaterThanOrEqual(bytes.length);
+    for (const s of stripe.shards) expect(s.length).toBe(stripe.shardLength);
+    for (const lost of [[], [0], [5], [0, 1], [2, 4], [3, 5]]) {
+      const shards = stripe.shards.map((s, i) => (lost.includes(i) ? null : s));
+      expect(bytesEqual(await joinStripe(shards, 4, bytes.length, id), bytes)).toBe(true);
+    }
+    expect(await rejection(joinStripe([null, null, null, ...stripe.shards.slice(3)], 4, bytes.length, id))).toBeInstanceOf(NotEnoughShardsError);
+  });
+
+  it('drop a corrupt shard by its Merkle root, and detect a wrong pack', async () => {
+    const bytes = prng(300_000, 10);
+    const id = await packId(bytes);
+    const stripe = stripePack(bytes, id, 3, 2, SHARD_NAME_KEY);
+    const roots = stripe.shards.map((s) => merkleRoot(s));
+    const shards: (Uint8Array | null)[] = stripe.shards.map((s) => s.slice());
+    shards[1]![500]! ^= 1;
+    expect(bytesEqual(await joinStripe(shards, 3, bytes.length, id, roots), bytes)).toBe(true);
+    expect(await rejection(joinStripe(shards, 3, bytes.length, id))).toBeInstanceOf(IntegrityError);
+    expect(await rejection(joinStripe(stripe.shards, 3, bytes.length, '00'.repeat(32) as PackId))).toBeInstanceOf(IntegrityError);
+  });
+});

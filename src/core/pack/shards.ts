@@ -1,0 +1,96 @@
+/**
+ * Stripes: a pack Reed-Solomon coded into k data + m parity shards, each named and rooted.
+ *
+ * - Shard length s = ⌈L / k⌉ rounded up to a multiple of {@link SHARD_ALIGN} (L = pack length).
+ *   Data shard i holds pack bytes [i·s, (i+1)·s), zero-padded past L; parity shards come from
+ *   `../erasure`. L is recorded in the manifest's placement, so the padding is dropped on join.
+ * - Shard id = HMAC-SHA256(shard-name key, pack id (32 bytes) ‖ u8 index). Holders see only shard
+ *   ids: without the key they cannot tell which shards belong to one pack, or which pack.
+ * - Each shard's Merkle root (`../merkle`) is kept in the owner's index for audits.
+ */
+import { SHARD_ALIGN_BYTES } from '../constants.ts';
+import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
+import { hmacSha256 } from '../crypto/hash.ts';
+import { encode, reconstruct } from '../erasure/index.ts';
+import { checkCodeParameters } from '../erasure/matrix.ts';
+import { IntegrityError, InvalidArgumentError } from '../errors.ts';
+import type { PackId, ShardId } from '../ids.ts';
+import { merkleRoot } from '../merkle/index.ts';
+import { verifyPackId } from './pack.ts';
+
+/** Shard lengths are multiples of this (see `SHARD_ALIGN_BYTES` in `../constants.ts`). */
+export const SHARD_ALIGN = SHARD_ALIGN_BYTES;
+
+/** A coded pack. */
+export interface Stripe {
+  readonly packId: PackId;
+  /** Pack length before padding. */
+  readonly packLength: number;
+  readonly dataCount: number;
+  readonly parityCount: number;
+  readonly shardLength: number;
+  /** k data shards then m parity shards. */
+  readonly shards: Uint8Array[];
+  readonly shardIds: ShardId[];
+}
+
+/** Id of shard `index` of pack `packId`. */
+export function shardId(shardNameKey: Uint8Array, pack: PackId, index: number): ShardId {
+  if (!Number.isInteger(index) || index < 0 || index > 254) throw new InvalidArgumentError('shard index must be 0..254');
+  return toHex(hmacSha256(shardNameKey, fromHex(pack), new Uint8Array([index]))) as ShardId;
+}
+
+/** Length of each shard of a pack of `packLength` bytes cut into k data shards. */
+export function shardLengthFor(packLength: number, k: number): number {
+  return Math.ceil(Math.ceil(packLength / k) / SHARD_ALIGN) * SHARD_ALIGN;
+}
+
+/** Codes `pack` (with id `id`) into k + m shards. Throws for invalid (k, m). */
+export function stripePack(pack: Uint8Array, id: PackId, k: number, m: number, shardNameKey: Uint8Array): Stripe {
+  checkCodeParameters(k, m);
+  const shardLength = shardLengthFor(pack.length, k);
+  const padded = new Uint8Array(shardLength * k);
+  padded.set(pack);
+  const data = Array.from({ length: k }, (_, i) => padded.subarray(i * shardLength, (i + 1) * shardLength));
+  const shards = [...data, ...encode(data, m)];
+  return {
+    packId: id,
+    packLength: pack.length,
+    dataCount: k,
+    parityCount: m,
+    shardLength,
+    shards,
+    shardIds: shards.map((_, i) => shardId(shardNameKey, id, i)),
+  };
+}
+
+/** Merkle roots of a stripe's shards, in shard order. */
+export function stripeRoots(stripe: Stripe): Uint8Array[] {
+  return stripe.shards.map((s) => merkleRoot(s));
+}
+
+/**
+ * Rebuilds a pack from any k of its k + m shards (null where absent), checks each present shard
+ * against its expected Merkle root when `roots` is given (a corrupt shard is treated as absent if
+ * enough others remain), and checks the result against `expectedId`. Rejects with
+ * `NotEnoughShardsError` when fewer than k usable shards remain, {@link IntegrityError} when the
+ * rebuilt pack does not match its id.
+ */
+export async function joinStripe(
+  shards: readonly (Uint8Array | null)[], k: number, packLength: number, expectedId: PackId, roots?: readonly Uint8Array[],
+): Promise<Uint8Array> {
+  const usable = shards.map((s, i) => {
+    if (!s || !roots) return s;
+    const root = roots[i];
+    return root && bytesEqual(merkleRoot(s), root) ? s : null;
+  });
+  const all = reconstruct(usable, k);
+  const shardLength = all[0]!.length;
+  if (shardLength * k < packLength) throw new IntegrityError('shards are too short for the pack length');
+  const pack = new Uint8Array(packLength);
+  for (let i = 0; i < k && i * shardLength < packLength; i++) {
+    pack.set(all[i]!.subarray(0, Math.min(shardLength, packLength - i * shardLength)), i * shardLength);
+  }
+  await verifyPackId(pack, expectedId);
+  return pack;
+}
