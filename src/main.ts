@@ -5,6 +5,7 @@
 import { mount } from 'svelte';
 import { registerSW } from 'virtual:pwa-register';
 import { IdentityService } from './app/identity.ts';
+import { Runtime, takeInviteFragment } from './app/runtime.svelte.ts';
 import { openBackpactDB } from './store/db.ts';
 import App from './ui/App.svelte';
 import { servicesContext, type Services } from './ui/services.ts';
@@ -13,6 +14,8 @@ import { PwaState } from './ui/state/pwa.svelte.ts';
 import { Router } from './ui/state/router.svelte.ts';
 import './ui/app.css';
 
+// Before anything else: an invite's secret must not stay in the address bar.
+const inviteFragment = takeInviteFragment();
 const pwa = new PwaState();
 const router = new Router('welcome');
 
@@ -36,9 +39,20 @@ if ('serviceWorker' in navigator) {
 const db = await openBackpactDB();
 const identityService = new IdentityService(db);
 const identity = new IdentityState(identityService);
+const runtime = new Runtime(db);
+runtime.pendingInvite = inviteFragment;
+if (inviteFragment) router.go('partners');
+identityService.onReady((local) => void runtime.startFor(local));
+// An invite link opened in a tab where the app already runs arrives as a hash change.
+addEventListener('hashchange', () => {
+  const fragment = takeInviteFragment();
+  if (!fragment) return;
+  runtime.pendingInvite = fragment;
+  router.go(identity.current ? 'partners' : 'welcome');
+});
 void identity.load();
 
-const services: Services = { router, pwa, identity };
+const services: Services = { router, pwa, identity, runtime };
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element');
 mount(App, { target, context: servicesContext(services) });

@@ -2,7 +2,7 @@
 import { expect, type Page } from '@playwright/test';
 
 /** Creates an identity through the UI; returns the phrase the app showed. */
-export async function createIdentity(page: Page, name: string, opts: { keepPhrase?: boolean } = {}): Promise<string[]> {
+export async function createIdentity(page: Page, name: string, opts: { keepPhrase?: boolean; landing?: string } = {}): Promise<string[]> {
   await page.getByRole('button', { name: 'Create my backup identity' }).click();
   await page.getByLabel('What should your partners call you?').fill(name);
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -16,17 +16,17 @@ export async function createIdentity(page: Page, name: string, opts: { keepPhras
     await label.fill(words[n]!);
   }
   await page.getByRole('button', { name: 'Create my identity' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Home' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: opts.landing ?? 'Home' })).toBeVisible();
   return words;
 }
 
 /** Restores an identity from `phrase` through the UI. */
-export async function restoreIdentity(page: Page, phrase: string[], name: string): Promise<void> {
+export async function restoreIdentity(page: Page, phrase: string[], name: string, landing = 'Home'): Promise<void> {
   await page.getByRole('button', { name: 'I have a recovery phrase' }).click();
   await page.getByLabel('Your 24 words, in order, separated by spaces').fill(phrase.join(' '));
   await page.getByLabel('Your name for partners').fill(name);
   await page.getByRole('button', { name: 'Restore my identity' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Home' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: landing })).toBeVisible();
 }
 
 /** The safety code and peer id shown in Settings. */

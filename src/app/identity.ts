@@ -6,9 +6,10 @@
  * backup workers need them, and anyone who can read this origin's IndexedDB can already read the
  * files they protect on this device.
  */
+import { ed25519 } from '@noble/curves/ed25519.js';
 import type { IDBPDatabase } from 'idb';
 import {
-  generatePhrase, importIdentitySigningKey, keysFromPhrase, safetyCode, signTagged, taggedSigningInput,
+  generatePhrase, importIdentitySigningKey, keysFromPhrase, safetyCode, taggedSigningInput,
   validatePhrase, type RecoveryPhrase, type UserKeys,
 } from '../core/keys/index.ts';
 import type { PeerId } from '../core/ids.ts';
@@ -43,21 +44,25 @@ export interface LocalIdentity {
   readonly name: string;
   /** Signs `utf8(tag) ‖ 0x00 ‖ message` (see core `signTagged`). */
   signTagged(tag: string, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Signs `message` as is. Only for protocols whose transcript already starts with its own
+   * domain-separation label (the signaling auth and link binding transcripts do).
+   */
+  signRaw(message: Uint8Array): Promise<Uint8Array>;
   readonly keys: Omit<UserKeys, 'identity'>;
 }
 
 function toLocal(s: StoredIdentity): LocalIdentity {
+  const signRaw = async (message: Uint8Array): Promise<Uint8Array> => {
+    if (s.signingKey) return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, s.signingKey, message as Uint8Array<ArrayBuffer>));
+    return ed25519.sign(message, s.privateKey!);
+  };
   return {
+    signRaw,
     peerId: s.peerId,
     publicKey: s.publicKey,
     name: s.name,
-    async signTagged(tag, message) {
-      if (s.signingKey) {
-        const input = taggedSigningInput(tag, message) as Uint8Array<ArrayBuffer>;
-        return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, s.signingKey, input));
-      }
-      return signTagged(s.privateKey!, tag, message);
-    },
+    signTagged: (tag, message) => signRaw(taggedSigningInput(tag, message)),
     keys: { dataKey: s.dataKey, indexKey: s.indexKey, dedupKey: s.dedupKey, shardNameKey: s.shardNameKey, rootRecordKey: s.rootRecordKey },
   };
 }
@@ -92,6 +97,7 @@ export class IdentityService implements IdentityPort {
     const s = await this.#read();
     if (!s) return null;
     this.#local = toLocal(s);
+    for (const fn of this.#listeners) fn(this.#local);
     return summary(s);
   }
 

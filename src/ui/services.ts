@@ -3,6 +3,7 @@
  * Components read them with {@link getServices}; they never construct adapters themselves.
  */
 import { getContext, setContext } from 'svelte';
+import type { Runtime } from '../app/runtime.svelte.ts';
 import type { IdentityState } from './state/identity.svelte.ts';
 import type { PwaState } from './state/pwa.svelte.ts';
 import type { Router } from './state/router.svelte.ts';
@@ -12,6 +13,7 @@ export interface Services {
   router: Router;
   pwa: PwaState;
   identity: IdentityState;
+  runtime: Runtime;
 }
 
 const KEY = Symbol('backpact-services');

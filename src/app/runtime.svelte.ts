@@ -1,0 +1,60 @@
+/**
+ * Starts the networked services once an identity exists: signaling, peer links, the holder side
+ * and partnerships. Kept apart from the composition root so the UI can show what is running.
+ */
+import type { IDBPDatabase } from 'idb';
+import type { BackpactDB } from '../store/db.ts';
+import { IdbHolderStore } from '../store/holder-store.ts';
+import { HolderService } from './holder.ts';
+import type { LocalIdentity } from './identity.ts';
+import { AppNetwork } from './network.ts';
+import { PartnershipService } from './partnerships.svelte.ts';
+
+/** The running app services. */
+export class Runtime {
+  partnerships = $state<PartnershipService | null>(null);
+  /** Invite fragment captured from the address bar at start (already removed from it). */
+  pendingInvite = $state<string | null>(null);
+  /** Answer of `navigator.storage.persist()`; null until asked. */
+  storagePersisted = $state<boolean | null>(null);
+  network: AppNetwork | null = null;
+  holder: HolderService | null = null;
+  readonly holderStore: IdbHolderStore;
+
+  constructor(private readonly db: IDBPDatabase<BackpactDB>) {
+    this.holderStore = new IdbHolderStore(db);
+  }
+
+  /** Starts everything for `identity` (once). */
+  async startFor(identity: LocalIdentity): Promise<void> {
+    if (this.network) return;
+    const network = new AppNetwork(identity);
+    this.network = network;
+    const holder = new HolderService(this.holderStore, this.db);
+    this.holder = holder;
+    const partnerships = new PartnershipService(identity, network, this.db, this.holderStore);
+    network.route(partnerships);
+    network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.'), handle: (from, req, incoming) => holder.handle(from, req, incoming) });
+    network.start();
+    await partnerships.start();
+    this.partnerships = partnerships;
+    void this.requestPersistence();
+  }
+
+  /**
+   * Asks the browser to keep this origin's storage under pressure: partners' shards must not be
+   * evicted silently. The answer is shown in the app.
+   */
+  async requestPersistence(): Promise<void> {
+    if (!navigator.storage?.persist) return;
+    this.storagePersisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  }
+}
+
+/** Takes an invite fragment out of the address bar at once, so the secret is not left visible. */
+export function takeInviteFragment(): string | null {
+  const m = /^#invite=(.+)$/.exec(location.hash);
+  if (!m) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  return decodeURIComponent(m[1]!);
+}

@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MalformedError } from '../errors.ts';
+import { MAX_SHARD_BYTES, parseOfferReply, parsePartnerRequest } from './messages.ts';
+
+const shard = 'ab'.repeat(32);
+
+describe('partner messages', () => {
+  it('parses every request type', () => {
+    expect(parsePartnerRequest({ type: 'shard.put', shard, size: 10 })).toEqual({ type: 'shard.put', shard, size: 10 });
+    expect(parsePartnerRequest({ type: 'shard.get', shard })).toEqual({ type: 'shard.get', shard });
+    expect(parsePartnerRequest({ type: 'shard.delete', shards: [shard] })).toEqual({ type: 'shard.delete', shards: [shard] });
+    expect(parsePartnerRequest({ type: 'root.get' })).toEqual({ type: 'root.get' });
+    expect(parsePartnerRequest({ type: 'partner.hello', name: 'Bo' })).toEqual({ type: 'partner.hello', name: 'Bo' });
+  });
+
+  it('refuses bad ids, sizes, names and unknown types', () => {
+    for (const bad of [
+      { type: 'shard.put', shard: 'xyz', size: 1 },
+      { type: 'shard.put', shard, size: MAX_SHARD_BYTES + 1 },
+      { type: 'shard.put', shard, size: -1 },
+      { type: 'shard.get', shard: shard.toUpperCase() },
+      { type: 'shard.delete', shards: Array(1025).fill(shard) },
+      { type: 'partner.hello', name: '' },
+      { type: 'root.put', record: 'not base64!' },
+      { type: 'nope' },
+      null, [], 'shard.get',
+    ]) {
+      expect(() => parsePartnerRequest(bad), JSON.stringify(bad)).toThrow(MalformedError);
+    }
+  });
+
+  it('parses offer replies and refuses malformed ones', () => {
+    expect(parseOfferReply({ type: 'agreement.reply', decision: 'accept', sig: 'a'.repeat(128) }).decision).toBe('accept');
+    expect(parseOfferReply({ type: 'agreement.reply', decision: 'decline', reason: 'no' })).toEqual({ type: 'agreement.reply', decision: 'decline', reason: 'no' });
+    expect(() => parseOfferReply({ type: 'agreement.reply', decision: 'accept', sig: 'zz' })).toThrow(MalformedError);
+    expect(() => parseOfferReply({ type: 'agreement.reply', decision: 'maybe' })).toThrow(MalformedError);
+  });
+
+  it('never throws anything but MalformedError on arbitrary input', () => {
+    fc.assert(fc.property(fc.anything(), (x) => {
+      try {
+        parsePartnerRequest(x);
+      } catch (err) {
+        expect(err).toBeInstanceOf(MalformedError);
+      }
+    }), { numRuns: 2000 });
+  });
+});

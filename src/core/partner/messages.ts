@@ -1,0 +1,125 @@
+/**
+ * Application messages between partners, carried as request/response headers over a bound peer
+ * link (`src/p2p/link.ts` guarantees only `{ type: string, ...json }`). Each request type has one
+ * response type; bulk bytes (shards) travel as the request or response body. Every parser here
+ * takes untrusted input and throws {@link MalformedError} naming the problem.
+ *
+ * Version: the link's `hello` carries the protocol version; these messages are version 1.
+ */
+import { MalformedError } from '../errors.ts';
+
+/** Largest shard a holder accepts in one put: a 16 MiB pack split into one data shard, plus padding. */
+export const MAX_SHARD_BYTES = 17 * 1024 * 1024;
+/** Largest signed root record accepted (it lists snapshots and partners, never file data). */
+export const MAX_ROOT_RECORD_BYTES = 48 * 1024;
+/** Most shard ids in one delete or list. */
+export const MAX_IDS_PER_MESSAGE = 1024;
+
+/** Refusal codes a holder answers with (the link's `RequestRefusedError.replyCode`). */
+export const REFUSAL = {
+  noAgreement: 'no-agreement',
+  quotaExceeded: 'quota-exceeded',
+  deviceFull: 'device-storage-full',
+  notFound: 'not-found',
+  badRequest: 'bad-request',
+  stale: 'stale',
+  declined: 'declined',
+} as const;
+
+/** Requests a partner may send. */
+export type PartnerRequest =
+  | { type: 'partner.hello'; name: string }
+  | { type: 'agreement.offer'; terms: unknown }
+  | { type: 'agreement.final'; signed: unknown }
+  | { type: 'shard.put'; owner?: undefined; shard: string; size: number }
+  | { type: 'shard.get'; shard: string }
+  | { type: 'shard.delete'; shards: string[] }
+  | { type: 'shard.list' }
+  | { type: 'root.put'; record: string }
+  | { type: 'root.get' };
+
+/** The answer to `agreement.offer`. */
+export type OfferReply =
+  | { type: 'agreement.reply'; decision: 'accept'; sig: string }
+  | { type: 'agreement.reply'; decision: 'counter'; terms: unknown }
+  | { type: 'agreement.reply'; decision: 'decline'; reason: string };
+
+type Json = Record<string, unknown>;
+
+function fail(reason: string): never {
+  throw new MalformedError('partner message', reason);
+}
+
+function str(o: Json, key: string, re: RegExp): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !re.test(v)) fail(`${key} is not valid`);
+  return v;
+}
+
+function int(o: Json, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) fail(`${key} must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+const SHARD_ID = /^[0-9a-f]{64}$/;
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Parses a request header from a partner. Unknown types are malformed. */
+export function parsePartnerRequest(x: unknown): PartnerRequest {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) fail('not an object');
+  const o = x as Json;
+  switch (o.type) {
+    case 'partner.hello': {
+      const name = o.name;
+      if (typeof name !== 'string' || name.length < 1 || name.length > 64) fail('name must be 1 to 64 characters');
+      return { type: 'partner.hello', name };
+    }
+    case 'agreement.offer':
+      if (typeof o.terms !== 'object' || o.terms === null) fail('terms missing');
+      return { type: 'agreement.offer', terms: o.terms };
+    case 'agreement.final':
+      if (typeof o.signed !== 'object' || o.signed === null) fail('signed agreement missing');
+      return { type: 'agreement.final', signed: o.signed };
+    case 'shard.put':
+      return { type: 'shard.put', shard: str(o, 'shard', SHARD_ID), size: int(o, 'size', 0, MAX_SHARD_BYTES) };
+    case 'shard.get':
+      return { type: 'shard.get', shard: str(o, 'shard', SHARD_ID) };
+    case 'shard.delete': {
+      const shards = o.shards;
+      if (!Array.isArray(shards) || shards.length > MAX_IDS_PER_MESSAGE || !shards.every((s) => typeof s === 'string' && SHARD_ID.test(s))) {
+        fail(`shards must be at most ${MAX_IDS_PER_MESSAGE} shard ids`);
+      }
+      return { type: 'shard.delete', shards: shards as string[] };
+    }
+    case 'shard.list':
+      return { type: 'shard.list' };
+    case 'root.put': {
+      const record = str(o, 'record', B64URL);
+      if (record.length > Math.ceil((MAX_ROOT_RECORD_BYTES * 4) / 3)) fail('root record too large');
+      return { type: 'root.put', record };
+    }
+    case 'root.get':
+      return { type: 'root.get' };
+    default:
+      fail(`unknown request type ${JSON.stringify(String(o.type)).slice(0, 40)}`);
+  }
+}
+
+/** Parses the answer to an offer. */
+export function parseOfferReply(x: unknown): OfferReply {
+  if (typeof x !== 'object' || x === null) fail('not an object');
+  const o = x as Json;
+  if (o.type !== 'agreement.reply') fail('not an agreement reply');
+  switch (o.decision) {
+    case 'accept':
+      return { type: 'agreement.reply', decision: 'accept', sig: str(o, 'sig', /^[0-9a-f]{128}$/) };
+    case 'counter':
+      if (typeof o.terms !== 'object' || o.terms === null) fail('counter terms missing');
+      return { type: 'agreement.reply', decision: 'counter', terms: o.terms };
+    case 'decline':
+      return { type: 'agreement.reply', decision: 'decline', reason: typeof o.reason === 'string' ? o.reason.slice(0, 200) : '' };
+    default:
+      fail('unknown decision');
+  }
+}
