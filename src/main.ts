@@ -53,6 +53,9 @@ addEventListener('hashchange', () => {
 void identity.load();
 
 const services: Services = { router, pwa, identity, runtime };
+// A handle for the browser's developer tools and for end-to-end tests. It grants nothing that
+// same-origin script could not already reach (IndexedDB, the service worker).
+Object.defineProperty(globalThis, 'backpactDebug', { value: { runtime, identity: identityService } });
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element');
 mount(App, { target, context: servicesContext(services) });
