@@ -1,0 +1,4 @@
+/** Audits: what to ask, how answers are checked, and what they mean for a partner's health. */
+export * from './answer.ts';
+export * from './health.ts';
+export * from './sampler.ts';
