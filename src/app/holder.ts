@@ -10,6 +10,8 @@ import type { HolderStore } from '../core/holder/holder-store.ts';
 import { verifyRootRecord } from '../core/manifest/root-record.ts';
 import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, REFUSAL, type PartnerRequest } from '../core/partner/messages.ts';
 import { BackpactError } from '../core/errors.ts';
+import { AUDIT_ANSWER_TAG, encodeAnswerBody, type AnsweredShard } from '../core/audit/answer.ts';
+import { leafCount, MerkleTree } from '../core/merkle/index.ts';
 import { RequestRefusedError } from '../p2p/errors.ts';
 import type { IncomingRequest, OutgoingResponse } from '../p2p/link.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding.ts';
@@ -30,6 +32,7 @@ export interface HolderCounters {
   puts: number;
   gets: number;
   refusals: number;
+  audits: number;
 }
 
 function refuse(code: string, message: string): never {
@@ -42,11 +45,13 @@ function rootKey(owner: string): string {
 
 /** Serves holder requests for all partners. */
 export class HolderService {
-  readonly counters: HolderCounters = { putBytes: 0, getBytes: 0, puts: 0, gets: 0, refusals: 0 };
+  readonly counters: HolderCounters = { putBytes: 0, getBytes: 0, puts: 0, gets: 0, refusals: 0, audits: 0 };
 
   constructor(
     private readonly store: HolderStore,
     private readonly db: IDBPDatabase<BackpactDB>,
+    /** Signs audit answers with this device's identity (tagged, see core `signTagged`). */
+    private readonly signTagged: (tag: string, message: Uint8Array) => Promise<Uint8Array>,
   ) {}
 
   /** Handles one holder request; resolves the response or throws a refusal. */
@@ -115,6 +120,30 @@ export class HolderService {
         }
         await this.db.put('kv', bytes, rootKey(from.peerId));
         return { message: { type: 'root.stored', seq } };
+      }
+      case 'audit.challenge': {
+        // Answer from the bytes actually held, whatever they are: the owner judges them against
+        // its Merkle roots. A missing shard or leaf is answered with no proof for it.
+        const nonce = fromBase64Url(req.nonce);
+        if (!nonce || nonce.length !== 16) refuse(REFUSAL.badRequest, 'bad nonce');
+        const items: AnsweredShard[] = [];
+        for (const it of req.items) {
+          const bytes = await this.store.get(from.peerId, it.shard);
+          if (!bytes) {
+            items.push({ shard: it.shard, proofs: [] });
+            continue;
+          }
+          const count = leafCount(bytes.length);
+          const tree = MerkleTree.build(bytes);
+          items.push({ shard: it.shard, proofs: it.leaves.filter((i) => i < count).map((index) => ({ index, ...tree.prove(index) })) });
+        }
+        const body = encodeAnswerBody(nonce, items);
+        const sig = await this.signTagged(AUDIT_ANSWER_TAG, body);
+        const answer = new Uint8Array(body.length + sig.length);
+        answer.set(body);
+        answer.set(sig, body.length);
+        this.counters.audits++;
+        return { message: { type: 'audit.answer', size: answer.length }, body: answer };
       }
       case 'root.get': {
         const current = (await this.db.get('kv', rootKey(from.peerId))) as Uint8Array | undefined;

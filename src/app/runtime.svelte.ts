@@ -30,11 +30,11 @@ export class Runtime {
     if (this.network) return;
     const network = new AppNetwork(identity);
     this.network = network;
-    const holder = new HolderService(this.holderStore, this.db);
+    const holder = new HolderService(this.holderStore, this.db, (tag, m) => identity.signTagged(tag, m));
     this.holder = holder;
     const partnerships = new PartnershipService(identity, network, this.db, this.holderStore);
     network.route(partnerships);
-    network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.'), handle: (from, req, incoming) => holder.handle(from, req, incoming) });
+    network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.') || t === 'audit.challenge', handle: (from, req, incoming) => holder.handle(from, req, incoming) });
     network.start();
     await partnerships.start();
     this.partnerships = partnerships;

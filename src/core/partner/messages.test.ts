@@ -12,6 +12,8 @@ describe('partner messages', () => {
     expect(parsePartnerRequest({ type: 'shard.delete', shards: [shard] })).toEqual({ type: 'shard.delete', shards: [shard] });
     expect(parsePartnerRequest({ type: 'root.get' })).toEqual({ type: 'root.get' });
     expect(parsePartnerRequest({ type: 'partner.hello', name: 'Bo' })).toEqual({ type: 'partner.hello', name: 'Bo' });
+    const nonce = 'A'.repeat(22);
+    expect(parsePartnerRequest({ type: 'audit.challenge', nonce, items: [{ shard, leaves: [1, 5] }] })).toEqual({ type: 'audit.challenge', nonce, items: [{ shard, leaves: [1, 5] }] });
   });
 
   it('refuses bad ids, sizes, names and unknown types', () => {
@@ -24,6 +26,10 @@ describe('partner messages', () => {
       { type: 'partner.hello', name: '' },
       { type: 'root.put', record: 'not base64!' },
       { type: 'nope' },
+      { type: 'audit.challenge', nonce: 'short', items: [{ shard, leaves: [1] }] },
+      { type: 'audit.challenge', nonce: 'A'.repeat(22), items: [{ shard, leaves: Array(65).fill(1) }] },
+      { type: 'audit.challenge', nonce: 'A'.repeat(22), items: [{ shard, leaves: [-1] }] },
+      { type: 'audit.challenge', nonce: 'A'.repeat(22), items: [] },
       null, [], 'shard.get',
     ]) {
       expect(() => parsePartnerRequest(bad), JSON.stringify(bad)).toThrow(MalformedError);

@@ -36,7 +36,11 @@ export type PartnerRequest =
   | { type: 'shard.delete'; shards: string[] }
   | { type: 'shard.list' }
   | { type: 'root.put'; record: string }
-  | { type: 'root.get' };
+  | { type: 'root.get' }
+  | { type: 'audit.challenge'; nonce: string; items: { shard: string; leaves: number[] }[] };
+
+/** Most leaves one audit challenge may ask (16 per round by default; room for larger rounds). */
+export const MAX_AUDIT_LEAVES = 64;
 
 /** The answer to `agreement.offer`. */
 export type OfferReply =
@@ -101,6 +105,25 @@ export function parsePartnerRequest(x: unknown): PartnerRequest {
     }
     case 'root.get':
       return { type: 'root.get' };
+    case 'audit.challenge': {
+      const nonce = str(o, 'nonce', /^[A-Za-z0-9_-]{22}$/);
+      const items = o.items;
+      if (!Array.isArray(items) || items.length === 0) fail('items must be a non-empty array');
+      let total = 0;
+      const parsed = items.map((it: unknown) => {
+        if (typeof it !== 'object' || it === null) fail('item must be an object');
+        const item = it as Json;
+        const shard = str(item, 'shard', SHARD_ID);
+        const leaves = item.leaves;
+        if (!Array.isArray(leaves) || leaves.length === 0 || !leaves.every((l) => Number.isSafeInteger(l) && (l as number) >= 0 && (l as number) < 2 ** 24)) {
+          fail('leaves must be leaf indices');
+        }
+        total += leaves.length;
+        return { shard, leaves: leaves as number[] };
+      });
+      if (total > MAX_AUDIT_LEAVES) fail(`at most ${MAX_AUDIT_LEAVES} leaves per challenge`);
+      return { type: 'audit.challenge', nonce, items: parsed };
+    }
     default:
       fail(`unknown request type ${JSON.stringify(String(o.type)).slice(0, 40)}`);
   }
