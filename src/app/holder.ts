@@ -10,8 +10,7 @@ import type { HolderStore } from '../core/holder/holder-store.ts';
 import { verifyRootRecord } from '../core/manifest/root-record.ts';
 import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, REFUSAL, type PartnerRequest } from '../core/partner/messages.ts';
 import { BackpactError } from '../core/errors.ts';
-import { AUDIT_ANSWER_TAG, encodeAnswerBody, type AnsweredShard } from '../core/audit/answer.ts';
-import { leafCount, MerkleTree } from '../core/merkle/index.ts';
+import { buildAnswer } from '../core/audit/answer.ts';
 import { RequestRefusedError } from '../p2p/errors.ts';
 import type { IncomingRequest, OutgoingResponse } from '../p2p/link.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding.ts';
@@ -126,22 +125,7 @@ export class HolderService {
         // its Merkle roots. A missing shard or leaf is answered with no proof for it.
         const nonce = fromBase64Url(req.nonce);
         if (!nonce || nonce.length !== 16) refuse(REFUSAL.badRequest, 'bad nonce');
-        const items: AnsweredShard[] = [];
-        for (const it of req.items) {
-          const bytes = await this.store.get(from.peerId, it.shard);
-          if (!bytes) {
-            items.push({ shard: it.shard, proofs: [] });
-            continue;
-          }
-          const count = leafCount(bytes.length);
-          const tree = MerkleTree.build(bytes);
-          items.push({ shard: it.shard, proofs: it.leaves.filter((i) => i < count).map((index) => ({ index, ...tree.prove(index) })) });
-        }
-        const body = encodeAnswerBody(nonce, items);
-        const sig = await this.signTagged(AUDIT_ANSWER_TAG, body);
-        const answer = new Uint8Array(body.length + sig.length);
-        answer.set(body);
-        answer.set(sig, body.length);
+        const answer = await buildAnswer((shard) => this.store.get(from.peerId, shard), nonce, req.items, this.signTagged);
         this.counters.audits++;
         return { message: { type: 'audit.answer', size: answer.length }, body: answer };
       }

@@ -23,7 +23,7 @@ import { fromHex, toHex } from '../encoding/bytes.ts';
 import { MalformedError, UnsupportedVersionError } from '../errors.ts';
 import { verifyTagged } from '../keys/identity.ts';
 import { MERKLE_LEAF_BYTES } from '../constants.ts';
-import { verifyLeaf, type LeafProof } from '../merkle/index.ts';
+import { leafCount, MerkleTree, verifyLeaf, type LeafProof } from '../merkle/index.ts';
 import type { ShardChallenge } from './sampler.ts';
 
 /** Signature tag of audit answers. */
@@ -124,4 +124,34 @@ export function verifyAnswer(
     }
   }
   return { ok: true };
+}
+
+/**
+ * Builds a signed answer the way a holder must: from the bytes it actually holds (`read` resolves
+ * undefined for a shard it does not have, which is then answered with no proofs), Merkle paths
+ * computed over those bytes, signed with `signTagged` under {@link AUDIT_ANSWER_TAG}.
+ */
+export async function buildAnswer(
+  read: (shard: string) => Promise<Uint8Array | undefined>,
+  nonce: Uint8Array,
+  challenge: readonly ShardChallenge[],
+  signTagged: (tag: string, message: Uint8Array) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const items: AnsweredShard[] = [];
+  for (const it of challenge) {
+    const bytes = await read(it.shard);
+    if (!bytes) {
+      items.push({ shard: it.shard, proofs: [] });
+      continue;
+    }
+    const count = leafCount(bytes.length);
+    const tree = MerkleTree.build(bytes);
+    items.push({ shard: it.shard, proofs: it.leaves.filter((i) => i < count).map((index) => ({ index, ...tree.prove(index) })) });
+  }
+  const body = encodeAnswerBody(nonce, items);
+  const sig = await signTagged(AUDIT_ANSWER_TAG, body);
+  const answer = new Uint8Array(body.length + sig.length);
+  answer.set(body);
+  answer.set(sig, body.length);
+  return answer;
 }
