@@ -209,8 +209,10 @@ export class PartnershipService implements RequestRoute {
     const ownerId = peerIdFromPublicKey(key);
     this.#names.set(id, other.name);
     const running = signed.terms.endsAt === null || signed.terms.endsAt > this.now();
-    // The quota I hold for them: what I promised (symmetric terms).
+    // The quota I hold for them: what I promised (symmetric terms). An ending agreement takes no
+    // new writes; once its notice period is over, what was held for them is deleted.
     await this.holder.setAllowance(ownerId, signed.terms.endsAt === null ? otherParty(signed.terms, other.publicKey).holdsBytes : null);
+    if (!running) await this.holder.dropOwner(ownerId);
     if (running) {
       this.#invitePartners.delete(id);
       await this.net.peers.addPartner(id);
