@@ -48,3 +48,39 @@ test('a friend opens an invite link, accepts, and both keep the same signed agre
     await expect(card.getByTestId('partner-online')).toHaveText('Connected', { timeout: 30_000 });
   }
 });
+
+test('partners amend the amount (both sign the new version) and end with notice', async ({ openPeers }) => {
+  const [alice, bob] = await openPeers(2);
+  await createIdentity(alice.page, 'Alice');
+  const link = await makeInvite(alice.page, 2);
+  await bob.page.goto(link);
+  await createIdentity(bob.page, 'Bob', { landing: 'Partners' });
+  await bob.page.getByRole('button', { name: 'Accept' }).click();
+  const aliceCard = alice.page.getByTestId('partner').filter({ hasText: 'Bob' });
+  const bobCard = bob.page.getByTestId('partner').filter({ hasText: 'Alice' });
+  await expect(aliceCard.getByTestId('partner-online')).toHaveText('Connected', { timeout: 30_000 });
+  await expect(bobCard.getByTestId('partner-online')).toHaveText('Connected', { timeout: 30_000 });
+
+  // Alice proposes 10 GB; Bob sees the proposal and accepts; both show version 2.
+  await aliceCard.getByLabel('Change amount').selectOption('10');
+  await aliceCard.getByRole('button', { name: 'Propose' }).click();
+  await expect(bob.page.getByRole('heading', { name: 'New terms proposed' })).toBeVisible({ timeout: 30_000 });
+  await expect(bob.page.getByTestId('offer-quota')).toHaveText('10 GB');
+  await bob.page.getByRole('button', { name: 'Accept' }).click();
+  await expect(aliceCard.getByTestId('partner-quota')).toHaveText('10 GB', { timeout: 30_000 });
+  await expect(bobCard.getByTestId('partner-quota')).toHaveText('10 GB', { timeout: 30_000 });
+  const [a2] = await storedAgreements(alice.page);
+  expect(parseSignedAgreement(a2).terms).toMatchObject({ revision: 2, endsAt: null });
+  expect(await storedAgreements(bob.page)).toEqual([a2]);
+
+  // Bob ends it: notice cannot be refused; both keep the other's data until the notice ends.
+  await bobCard.getByRole('button', { name: 'End partnership…' }).click();
+  await bobCard.getByRole('button', { name: 'Yes, end it' }).click();
+  await expect(aliceCard.getByRole('status')).toContainText('Ending', { timeout: 30_000 });
+  await expect(bobCard.getByRole('status')).toContainText('Ending');
+  const [a3] = await storedAgreements(alice.page);
+  const ended = parseSignedAgreement(a3).terms;
+  expect(ended.revision).toBe(3);
+  expect(ended.endsAt! - ended.updatedAt).toBe(14 * 86400 * 1000);
+  expect(await storedAgreements(bob.page)).toEqual([a3]);
+});
