@@ -37,7 +37,10 @@ export interface ServerConfig {
   publicHosts: string[];
   /** Simultaneous sockets allowed from one IP address. */
   maxConnectionsPerIp: number;
-  /** Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy). */
+  /**
+   * Take the client IP from the last `X-Forwarded-For` entry, the one a trusted proxy appended
+   * (only behind such a proxy: anyone else could forge it).
+   */
   trustProxy: boolean;
   /** Milliseconds a socket may stay unauthenticated. */
   authTimeoutMs: number;

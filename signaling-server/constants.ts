@@ -79,3 +79,23 @@ export const MAX_CONNECTIONS_PER_IP = 32;
 
 /** Default lifetime of TURN credentials handed out by `/config` and `welcome` (coturn's usual day). */
 export const TURN_TTL_S = 86_400;
+
+/** The open pool reports uptime over this window: 7 days, as the brief says. */
+export const UPTIME_WINDOW_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Closed online intervals kept per identity. A page that reconnects a few times a day needs
+ * ~20 for a week; beyond 64 the oldest are dropped and the observed window starts after them
+ * (see pool.ts), so a flapping identity costs at most ~1 KiB.
+ */
+export const UPTIME_MAX_INTERVALS_PER_ID = 64;
+
+/**
+ * Identities whose uptime is tracked (online ones always are). 100,000 × ~1 KiB worst case; the
+ * least recently seen offline identities are forgotten first, and any not seen for 7 days are
+ * dropped by the sweep.
+ */
+export const UPTIME_MAX_IDS = 100_000;
+
+/** How often uptime history older than the window is pruned. */
+export const UPTIME_SWEEP_INTERVAL_MS = 10 * 60_000;

@@ -29,7 +29,7 @@ const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
 
-const TYPES = ['auth', 'subscribe', 'unsubscribe', 'subscribers', 'signal', 'relay', 'mailboxOpen', 'mailboxPost', 'mailboxClose', 'welcome', 'toString', '__proto__', '', 'SIGNAL'];
+const TYPES = ['auth', 'subscribe', 'unsubscribe', 'subscribers', 'signal', 'relay', 'mailboxOpen', 'mailboxPost', 'mailboxClose', 'poolList', 'poolUnlist', 'poolQuery', 'poolHello', 'pool', 'welcome', 'toString', '__proto__', '', 'SIGNAL'];
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty'];
 
 function randomValue(depth: number): unknown {
@@ -49,7 +49,7 @@ function randomValue(depth: number): unknown {
 function validish(peers: string[], devices: string[]): Record<string, unknown> {
   const to = { id: pick(peers), device: pick(devices) };
   const box = toBase64Url(bytes(32));
-  switch (int(8)) {
+  switch (int(12)) {
     case 0: return { type: 'subscribe', ids: Array.from({ length: int(4) }, () => pick(peers)) };
     case 1: return { type: 'unsubscribe', ids: [pick(peers)] };
     case 2: return { type: 'subscribers', rid: int(2 ** 32) };
@@ -57,6 +57,10 @@ function validish(peers: string[], devices: string[]): Record<string, unknown> {
     case 4: return { type: 'relay', to: to.id, data: toBase64Url(bytes(int(300))) };
     case 5: return { type: 'mailboxOpen', box, ttlS: int(1e6) };
     case 6: return { type: 'mailboxPost', box, data: '' };
+    case 7: return { type: 'poolList', offeredBytes: pick([0, 1e9, 1e15, 1e15 + 1, -1]), balanceBytes: pick([0, -1e9, -1e16]), name: pick(['Ann', '', 'x'.repeat(65), '\u0000', '\u202e']) };
+    case 8: return { type: 'poolUnlist' };
+    case 9: return { type: 'poolQuery', rid: int(2 ** 32) };
+    case 10: return { type: 'poolHello', to: to.id, data: toBase64Url(bytes(pick([0, 100, 4096, 4097]))) };
     default: return { type: 'mailboxClose', box };
   }
 }

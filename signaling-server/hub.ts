@@ -9,18 +9,25 @@
  * - `subscribers` lists the online sessions that subscribe to the asker's id: they chose to be
  *   visible to that id by subscribing to it.
  * - A mailbox belongs to the identity that opened it, accepts one message, and expires.
+ * - The open pool: a listing belongs to the socket that made it and ends with it. Only a listed
+ *   peer may see the other listings or introduce itself (`poolHello`) to a listed peer; a hello to
+ *   an id that is not listed is `unreachable`, as for an offline peer.
  *
  * Payloads (`data`) are passed through as opaque strings; nothing here reads them.
  */
 import type {
   DeviceId,
+  IncomingPoolHelloMessage,
   MailboxDeliveryMessage,
   MailboxId,
   PeerAddress,
+  PoolPartnerToken,
+  PoolPeer,
   SignalingId,
   ServerMessage,
   SignalingErrorCode,
 } from '../src/protocol/signaling.ts';
+import { UptimeTracker } from './pool.ts';
 
 /** One authenticated socket as the hub sees it. */
 export interface HubSession {
@@ -28,6 +35,8 @@ export interface HubSession {
   readonly device: DeviceId;
   /** Ids this session subscribes to. Owned by the hub: change it only through the hub. */
   readonly subs: Set<SignalingId>;
+  /** Coarse token of the network the socket comes from (see pool.ts). */
+  readonly networkToken: string;
   /** Delivers a message; returns false when it was dropped because the socket is not keeping up. */
   send(msg: ServerMessage): boolean;
 }
@@ -53,6 +62,19 @@ export interface HubOptions {
   maxSubscriptions: number;
   maxMailboxesPerId: number;
   maxMailboxes: number;
+  /** Uptime observation window, ms (7 days). */
+  uptimeWindowMs: number;
+  uptimeMaxIntervals: number;
+  uptimeMaxIds: number;
+  /** Most listed peers in one pool answer. */
+  poolPeersPerAnswer: number;
+}
+
+/** What a peer states when it lists itself in the open pool. */
+export interface PoolListing {
+  name: string;
+  offeredBytes: number;
+  balanceBytes: number;
 }
 
 interface Mailbox {
@@ -69,6 +91,7 @@ export function addressOf(s: HubSession): PeerAddress {
 
 const UNREACHABLE: HubFailure = { ok: false, code: 'unreachable', message: 'no mutually subscribed recipient is online' };
 const BUSY: HubFailure = { ok: false, code: 'recipient-busy', message: 'the recipient is not keeping up; message dropped' };
+const NOT_LISTED: HubFailure = { ok: false, code: 'not-listed', message: 'list yourself in the open pool first' };
 const NO_MAILBOX: HubFailure = { ok: false, code: 'mailbox-not-found', message: 'no open mailbox at that address' };
 
 /** The signaling state. All methods are synchronous and never throw on client input. */
@@ -78,9 +101,15 @@ export class Hub {
   private readonly watchers = new Map<SignalingId, Set<HubSession>>();
   private readonly mailboxes = new Map<MailboxId, Mailbox>();
   private readonly mailboxesPerOwner = new Map<SignalingId, number>();
+  /** Open-pool listings by identity, each owned by the session that made it. */
+  private readonly pool = new Map<SignalingId, PoolListing & { session: HubSession }>();
+  /** Online time per identity over the last 7 days (for the pool). */
+  readonly uptime: UptimeTracker;
   private sessionCount = 0;
 
-  constructor(private readonly opts: HubOptions) {}
+  constructor(private readonly opts: HubOptions) {
+    this.uptime = new UptimeTracker({ now: opts.now, windowMs: opts.uptimeWindowMs, maxIntervals: opts.uptimeMaxIntervals, maxIds: opts.uptimeMaxIds });
+  }
 
   /** The online session with this address, if any. */
   session(id: SignalingId, device: DeviceId): HubSession | undefined {
@@ -88,8 +117,8 @@ export class Hub {
   }
 
   /** Counts for `/metrics` and `/healthz`. */
-  counts(): { identities: number; sessions: number; mailboxes: number } {
-    return { identities: this.online.size, sessions: this.sessionCount, mailboxes: this.mailboxes.size };
+  counts(): { identities: number; sessions: number; mailboxes: number; poolListings: number } {
+    return { identities: this.online.size, sessions: this.sessionCount, mailboxes: this.mailboxes.size, poolListings: this.pool.size };
   }
 
   /**
@@ -98,7 +127,10 @@ export class Hub {
    */
   join(s: HubSession): void {
     let devices = this.online.get(s.id);
-    if (!devices) this.online.set(s.id, (devices = new Map()));
+    if (!devices) {
+      this.online.set(s.id, (devices = new Map()));
+      this.uptime.online(s.id);
+    }
     devices.set(s.device, s);
     this.sessionCount++;
   }
@@ -108,8 +140,12 @@ export class Hub {
     const devices = this.online.get(s.id);
     if (!devices || devices.get(s.device) !== s) return;
     devices.delete(s.device);
-    if (devices.size === 0) this.online.delete(s.id);
+    if (devices.size === 0) {
+      this.online.delete(s.id);
+      this.uptime.offline(s.id);
+    }
     this.sessionCount--;
+    if (this.pool.get(s.id)?.session === s) this.pool.delete(s.id);
     for (const watched of s.subs) {
       this.unwatch(watched, s);
       for (const t of this.sessionsOf(watched)) {
@@ -239,6 +275,72 @@ export class Hub {
     if (!mb || mb.owner !== s.id) return NO_MAILBOX;
     this.deleteMailbox(box, mb);
     return { ok: true };
+  }
+
+  /** Lists (or re-lists) `s`'s identity in the open pool; the listing ends with `s`. */
+  poolList(s: HubSession, listing: PoolListing): HubResult {
+    this.pool.set(s.id, { name: listing.name, offeredBytes: listing.offeredBytes, balanceBytes: listing.balanceBytes, session: s });
+    return { ok: true };
+  }
+
+  /** Removes `s`'s identity from the open pool (whichever of its devices listed it). */
+  poolUnlist(s: HubSession): HubResult {
+    this.pool.delete(s.id);
+    return { ok: true };
+  }
+
+  /**
+   * The listed peers other than the asker (a uniform random sample when there are more than the
+   * answer holds), each with its observed uptime and network token, and the network tokens of
+   * the asker's online mutual peers. Only a listed peer may ask.
+   */
+  poolQuery(s: HubSession): { ok: true; peers: PoolPeer[]; partners: PoolPartnerToken[] } | HubFailure {
+    if (!this.pool.has(s.id)) return NOT_LISTED;
+    const limit = this.opts.poolPeersPerAnswer;
+    // Reservoir sampling: one pass, bounded memory, every listing equally likely.
+    const sample: (PoolListing & { session: HubSession; id: SignalingId })[] = [];
+    let seen = 0;
+    for (const [id, l] of this.pool) {
+      if (id === s.id) continue;
+      seen++;
+      if (sample.length < limit) sample.push({ ...l, id });
+      else {
+        const j = Math.floor(Math.random() * seen);
+        if (j < limit) sample[j] = { ...l, id };
+      }
+    }
+    const peers = sample.map((l): PoolPeer => ({
+      id: l.id,
+      name: l.name,
+      offeredBytes: l.offeredBytes,
+      balanceBytes: l.balanceBytes,
+      uptime7d: this.uptime.uptime(l.id),
+      networkToken: l.session.networkToken,
+    }));
+    const partners: PoolPartnerToken[] = [];
+    const seenTokens = new Set<string>();
+    for (const id of s.subs) {
+      for (const t of this.sessionsOf(id)) {
+        const key = `${t.id}/${t.networkToken}`;
+        if (t !== s && t.subs.has(s.id) && !seenTokens.has(key)) {
+          seenTokens.add(key);
+          partners.push({ id: t.id, networkToken: t.networkToken });
+        }
+      }
+    }
+    return { ok: true, peers, partners };
+  }
+
+  /**
+   * Delivers an opaque introduction to the session that listed `to`. The sender must be listed
+   * itself; an id that is not listed (or the sender's own) is `unreachable`.
+   */
+  poolHello(from: HubSession, to: SignalingId, data: string): HubResult {
+    if (!this.pool.has(from.id)) return NOT_LISTED;
+    const target = this.pool.get(to);
+    if (!target || to === from.id) return UNREACHABLE;
+    const msg: IncomingPoolHelloMessage = { type: 'poolHello', from: addressOf(from), data };
+    return target.session.send(msg) ? { ok: true } : BUSY;
   }
 
   /** Deletes every expired mailbox; returns how many. */

@@ -43,7 +43,7 @@ export class Metrics {
    * Renders every metric. `gauges` are sampled by the caller at scrape time (socket counts,
    * mailboxes); process memory is added here.
    */
-  render(gauges: { sockets: number; authenticated: number; mailboxes: number; identities: number }): string {
+  render(gauges: { sockets: number; authenticated: number; mailboxes: number; identities: number; poolListings?: number }): string {
     const lines: string[] = [];
     const gauge = (name: string, help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
@@ -61,6 +61,7 @@ export class Metrics {
     ]);
     gauge('backpact_identities_online', 'Distinct identities with at least one authenticated socket.', [['', gauges.identities]]);
     gauge('backpact_mailboxes', 'Open invite mailboxes.', [['', gauges.mailboxes]]);
+    gauge('backpact_pool_listings', 'Identities listed in the open pool.', [['', gauges.poolListings ?? 0]]);
     counter('backpact_messages_total', 'Client messages accepted, by type.', 'type', this.messages);
     lines.push('# HELP backpact_delivered_total Messages delivered to recipients.', '# TYPE backpact_delivered_total counter', `backpact_delivered_total ${this.delivered}`);
     counter('backpact_drops_total', 'Messages dropped, by reason.', 'reason', this.drops);

@@ -4,12 +4,12 @@
  * never reads relayed payloads.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { isSignalingId } from '../src/protocol/signaling.ts';
 import type { ServerConfig } from './config.ts';
-import { MAILBOX_SWEEP_INTERVAL_MS } from './constants.ts';
+import { MAILBOX_SWEEP_INTERVAL_MS, UPTIME_SWEEP_INTERVAL_MS } from './constants.ts';
 import { iceServersFor } from './ice.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -56,11 +56,18 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-function clientIp(config: ServerConfig, req: IncomingMessage): string {
+/**
+ * The client's IP address. Behind a trusted proxy (`TRUST_PROXY=1`) it is the *last*
+ * `X-Forwarded-For` entry — the one the proxy appended; entries to its left are whatever the
+ * client sent and could be forged to dodge the per-IP cap or pick a network token. A value that
+ * is not an IP address is ignored.
+ */
+export function clientIp(config: Pick<ServerConfig, 'trustProxy'>, req: Pick<IncomingMessage, 'headers' | 'socket'>): string {
   if (config.trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
+    const joined = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
+    const last = joined?.split(',').pop()?.trim();
+    if (last && isIP(last)) return last;
   }
   return req.socket.remoteAddress ?? 'unknown';
 }
@@ -140,11 +147,11 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const hosts = config.publicHosts.length > 0 ? config.publicHosts : [req.headers.host ?? ''];
-      wss.emit('connection', ws, req, hosts);
+      wss.emit('connection', ws, req, hosts, ip);
     });
   });
 
-  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, hosts: string[]) => {
+  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, hosts: string[], ip: string) => {
     live.set(ws, { alive: true });
     // An unhandled 'error' event would crash the process: every socket gets a listener.
     ws.on('error', (err) => logger.log('debug', 'socket error', { err: err.message }));
@@ -152,7 +159,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
       const l = live.get(ws);
       if (l) l.alive = true;
     });
-    signaling.accept(ws, hosts);
+    signaling.accept(ws, hosts, ip);
   });
 
   // Liveness: each socket is pinged once per interval, a slice of them per tick, so 10,000
@@ -181,6 +188,8 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
   pinger.unref();
   const sweeper = setInterval(() => signaling.sweep(), MAILBOX_SWEEP_INTERVAL_MS);
   sweeper.unref();
+  const uptimeSweeper = setInterval(() => signaling.sweepUptime(), UPTIME_SWEEP_INTERVAL_MS);
+  uptimeSweeper.unref();
 
   http.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
@@ -206,6 +215,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
       closing = true;
       clearInterval(pinger);
       clearInterval(sweeper);
+      clearInterval(uptimeSweeper);
       signaling.closeAll();
       // Clients normally answer the close frame at once; one that doesn't must not hold up a
       // Ctrl-C for ws's 30 s closing timeout.

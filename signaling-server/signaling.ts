@@ -17,6 +17,7 @@ import {
   type ServerMessage,
   type SignalingErrorCode,
 } from '../src/protocol/signaling.ts';
+import { randomBytes } from 'node:crypto';
 import { newNonce, verifyAuth } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import {
@@ -28,11 +29,15 @@ import {
   RATE_DROP_WINDOW_MS,
   RATE_NOTICE_INTERVAL_MS,
   SEND_BUFFER_LIMIT_BYTES,
+  UPTIME_MAX_IDS,
+  UPTIME_MAX_INTERVALS_PER_ID,
+  UPTIME_WINDOW_MS,
 } from './constants.ts';
 import { Hub, type HubResult, type HubSession } from './hub.ts';
 import { iceServersFor } from './ice.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { networkToken } from './pool.ts';
 import { TokenBucket } from './ratelimit.ts';
 
 /** Clocks used by the service; injected by tests. */
@@ -45,11 +50,14 @@ export interface Clocks {
 
 class Session implements HubSession {
   readonly subs = new Set<SignalingId>();
+  readonly networkToken: string;
   constructor(
     readonly id: SignalingId,
     readonly device: DeviceId,
     readonly conn: Connection,
-  ) {}
+  ) {
+    this.networkToken = conn.networkToken;
+  }
 
   send(msg: ServerMessage): boolean {
     return this.conn.send(msg);
@@ -71,6 +79,8 @@ class Connection {
     readonly ws: WebSocket,
     /** Hosts the client may have signed for (PUBLIC_HOSTS, or this request's Host header). */
     readonly hosts: readonly string[],
+    /** Token of the client's network (/24 or /48), never the address itself. */
+    readonly networkToken: string,
     private readonly service: SignalingService,
   ) {
     const { config, clocks } = service;
@@ -145,6 +155,8 @@ export class SignalingService {
   readonly metrics = new Metrics();
   private readonly connections = new Set<Connection>();
   private readonly limits: ServerLimits;
+  /** Key of the network tokens: random per process, never leaves it. */
+  private readonly networkKey = new Uint8Array(randomBytes(32));
 
   constructor(
     readonly config: ServerConfig,
@@ -158,6 +170,10 @@ export class SignalingService {
       maxSubscriptions: MAX_SUBSCRIPTIONS_PER_SOCKET,
       maxMailboxesPerId: MAX_MAILBOXES_PER_ID,
       maxMailboxes: MAX_MAILBOXES,
+      uptimeWindowMs: UPTIME_WINDOW_MS,
+      uptimeMaxIntervals: UPTIME_MAX_INTERVALS_PER_ID,
+      uptimeMaxIds: UPTIME_MAX_IDS,
+      poolPeersPerAnswer: SIGNALING_LIMITS.poolPeersPerAnswer,
     });
     this.limits = {
       relayBytes: SIGNALING_LIMITS.relayBytes,
@@ -170,14 +186,17 @@ export class SignalingService {
   }
 
   /** Numbers for `/healthz` and `/metrics`. */
-  gauges(): { sockets: number; authenticated: number; mailboxes: number; identities: number } {
+  gauges(): { sockets: number; authenticated: number; mailboxes: number; identities: number; poolListings: number } {
     const c = this.hub.counts();
-    return { sockets: this.connections.size, authenticated: c.sessions, mailboxes: c.mailboxes, identities: c.identities };
+    return { sockets: this.connections.size, authenticated: c.sessions, mailboxes: c.mailboxes, identities: c.identities, poolListings: c.poolListings };
   }
 
-  /** Takes over a freshly upgraded socket: sends the challenge and handles its frames. */
-  accept(ws: WebSocket, hosts: readonly string[]): void {
-    const conn = new Connection(ws, hosts, this);
+  /**
+   * Takes over a freshly upgraded socket: sends the challenge and handles its frames. `ip` is the
+   * client's address (from `X-Forwarded-For` behind a trusted proxy); only its network token is kept.
+   */
+  accept(ws: WebSocket, hosts: readonly string[], ip = 'unknown'): void {
+    const conn = new Connection(ws, hosts, networkToken(this.networkKey, ip), this);
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => {
       try {
@@ -207,6 +226,11 @@ export class SignalingService {
   sweep(): void {
     const n = this.hub.sweep();
     if (n > 0) this.logger.log('debug', 'mailboxes expired', { count: n });
+  }
+
+  /** Forgets uptime history older than the 7-day window. */
+  sweepUptime(): void {
+    this.hub.uptime.sweep();
   }
 
   /** Closes every socket with "going away" and stops the metrics sampler. */
@@ -329,6 +353,36 @@ export class SignalingService {
       case 'mailboxClose':
         finish(this.hub.mailboxClose(s, msg.box));
         return;
+      case 'poolList':
+        finish(this.hub.poolList(s, { name: msg.name, offeredBytes: msg.offeredBytes, balanceBytes: msg.balanceBytes }));
+        return;
+      case 'poolUnlist':
+        finish(this.hub.poolUnlist(s));
+        return;
+      case 'poolQuery': {
+        // A query walks every listing: it shares the small bucket with relays.
+        if (!conn.relays.take()) {
+          conn.rateLimited(msg.rid);
+          return;
+        }
+        const r = this.hub.poolQuery(s);
+        if (!r.ok) {
+          finish(r);
+          return;
+        }
+        conn.send({ type: 'pool', peers: r.peers, partners: r.partners, ...(msg.rid === undefined ? {} : { rid: msg.rid }) });
+        return;
+      }
+      case 'poolHello': {
+        if (!conn.relays.take()) {
+          conn.rateLimited(msg.rid);
+          return;
+        }
+        const r = this.hub.poolHello(s, msg.to, msg.data);
+        if (r.ok) this.metrics.delivered++;
+        finish(r);
+        return;
+      }
     }
   }
 }

@@ -136,6 +136,14 @@ function sameTerms(a: AgreementTerms, b: AgreementTerms): boolean {
   return canonicalJson(a as unknown as CanonicalValue) === canonicalJson(b as unknown as CanonicalValue);
 }
 
+/**
+ * Decides, without asking the person, on a first offer from a stranger met through the open pool
+ * (`pool.svelte.ts`). Resolves null to accept (both then sign), or the reason to decline.
+ */
+export interface PoolOfferGate {
+  review(from: SignalingId, terms: AgreementTerms): Promise<string | null>;
+}
+
 /** Partnerships of the local identity. */
 export class PartnershipService implements RequestRoute {
   partners = $state<PartnerView[]>([]);
@@ -150,6 +158,9 @@ export class PartnershipService implements RequestRoute {
   #ourCounter: AgreementTerms | null = null;
   /** Invite-mode partners awaiting an agreement: key → invite secret. */
   readonly #invitePartners = new Map<string, Uint8Array>();
+  /** Reviews first offers from open-pool strangers; without it they are declined. */
+  poolGate: PoolOfferGate | null = null;
+  readonly #storedListeners = new Set<(signed: SignedAgreement) => void>();
 
   constructor(
     private readonly me: LocalIdentity,
@@ -227,6 +238,29 @@ export class PartnershipService implements RequestRoute {
     this.#agreements.set(signed.terms.id, signed);
     await this.#applyAgreement(signed);
     await this.#refresh();
+    for (const listener of this.#storedListeners) listener(signed);
+  }
+
+  /** Calls `listener` after every agreement (or revision) is stored; returns the unsubscriber. */
+  onAgreementStored(listener: (signed: SignedAgreement) => void): () => void {
+    this.#storedListeners.add(listener);
+    return () => this.#storedListeners.delete(listener);
+  }
+
+  /** True while an agreement with `id` runs (not ended, or in its notice period). */
+  hasAgreementWith(id: SignalingId): boolean {
+    const key = publicKeyText(publicKeyOf(id));
+    return this.agreements().some((a) => otherParty(a.terms, this.myKeyText).publicKey === key && (a.terms.endsAt === null || a.terms.endsAt > this.now()));
+  }
+
+  /**
+   * Offers `terms` to a linked stranger from the open pool (no person is asked on either side;
+   * see pool.svelte.ts) and, when accepted, signs and stores the agreement on both sides.
+   */
+  async offerPoolTerms(partnerId: SignalingId, terms: AgreementTerms): Promise<{ agreed: true } | { agreed: false; reason: string }> {
+    const outcome = await this.#offer(partnerId, terms);
+    if (outcome.kind === 'done') return { agreed: true };
+    return { agreed: false, reason: outcome.kind === 'declined' ? outcome.reason : 'suggested other terms, which the open pool does not negotiate' };
   }
 
   async #refresh(): Promise<void> {
@@ -487,7 +521,11 @@ export class PartnershipService implements RequestRoute {
           // Notice of ending cannot be refused; anything else is shown to the person.
           if (terms.endsAt !== null && sameTerms(endTerms(current.terms, terms.updatedAt), terms)) return sign();
         } else if (!this.#invitePartners.has(from.address.id)) {
-          throw new RequestRefusedError(REFUSAL.declined, 'new partnerships start from an invite');
+          // A stranger from the open pool: the pool's rules decide, not the person.
+          if (!this.poolGate) throw new RequestRefusedError(REFUSAL.declined, 'new partnerships start from an invite');
+          const refusal = await this.poolGate.review(from.address.id, terms);
+          if (refusal !== null) return { message: { type: 'agreement.reply', decision: 'decline', reason: refusal } };
+          return sign();
         }
         if (this.#ourCounter && sameTerms(this.#ourCounter, terms)) {
           this.#ourCounter = null;

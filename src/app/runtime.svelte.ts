@@ -9,10 +9,13 @@ import { HolderService } from './holder.ts';
 import type { LocalIdentity } from './identity.ts';
 import { AppNetwork } from './network.ts';
 import { PartnershipService } from './partnerships.svelte.ts';
+import { PoolService } from './pool.svelte.ts';
 
 /** The running app services. */
 export class Runtime {
   partnerships = $state<PartnershipService | null>(null);
+  /** The open pool (opt-in). */
+  pool = $state<PoolService | null>(null);
   /** Invite fragment captured from the address bar at start (already removed from it). */
   pendingInvite = $state<string | null>(null);
   /** Answer of `navigator.storage.persist()`; null until asked. */
@@ -34,10 +37,14 @@ export class Runtime {
     this.holder = holder;
     const partnerships = new PartnershipService(identity, network, this.db, this.holderStore);
     network.route(partnerships);
+    const pool = new PoolService(identity, network, this.db, partnerships);
+    network.route(pool);
     network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.') || t === 'audit.challenge', handle: (from, req, incoming) => holder.handle(from, req, incoming) });
     network.start();
     await partnerships.start();
     this.partnerships = partnerships;
+    await pool.start();
+    this.pool = pool;
     void this.requestPersistence();
   }
 

@@ -38,6 +38,15 @@ describe('relayed messages', () => {
     await expect(openRelay(new Uint8Array(16 * 1024 + 1), { from: alice.publicKey, me: bob.publicKey })).rejects.toMatchObject({ reason: 'too-large' });
   });
 
+  it('are domain-separated by label: a pool introduction never opens as a relayed message', async () => {
+    const body = new TextEncoder().encode('{"v":1}');
+    const intro = await sealRelay(alice, bob.publicKey, body, { now, label: 'backpact/v1/pool-intro' });
+    expect(await openRelay(intro, { from: alice.publicKey, me: bob.publicKey, now, label: 'backpact/v1/pool-intro' })).toEqual(body);
+    await expect(openRelay(intro, { from: alice.publicKey, me: bob.publicKey, now })).rejects.toMatchObject({ reason: 'bad-signature' });
+    const relayed = await sealRelay(alice, bob.publicKey, body, { now });
+    await expect(openRelay(relayed, { from: alice.publicKey, me: bob.publicKey, now, label: 'backpact/v1/pool-intro' })).rejects.toMatchObject({ reason: 'bad-signature' });
+  });
+
   it('fit the server limit exactly at the largest body', async () => {
     const sealed = await sealRelay(alice, bob.publicKey, new Uint8Array(MAX_RELAY_BODY_BYTES), { now });
     expect(sealed.length).toBe(16 * 1024);

@@ -29,16 +29,19 @@ const SIGNATURE = 64;
 /** Largest body that fits in one relayed message. */
 export const MAX_RELAY_BODY_BYTES = SIGNALING_LIMITS.relayBytes - HEADER - SIGNATURE;
 
-function signedInput(unsigned: Uint8Array): Uint8Array {
-  return concatBytes(utf8Encode(RELAY_LABEL), new Uint8Array([0]), unsigned);
+function signedInput(unsigned: Uint8Array, label = RELAY_LABEL): Uint8Array {
+  return concatBytes(utf8Encode(label), new Uint8Array([0]), unsigned);
 }
 
-/** Seals `body` for `recipient`: the bytes to pass to `SignalingClient.relay`. */
+/**
+ * Seals `body` for `recipient`: the bytes to pass to `SignalingClient.relay`. `label` separates
+ * other uses of the same envelope (e.g. open-pool introductions) from relayed messages.
+ */
 export async function sealRelay(
   identity: LinkIdentity,
   recipient: Uint8Array,
   body: Uint8Array,
-  opts: { now?: number; random?: (n: number) => Uint8Array } = {},
+  opts: { now?: number; random?: (n: number) => Uint8Array; label?: string } = {},
 ): Promise<Uint8Array> {
   if (body.length > MAX_RELAY_BODY_BYTES) throw new RangeError(`a relayed body is at most ${MAX_RELAY_BODY_BYTES} bytes`);
   if (recipient.length !== 32) throw new TypeError('recipient key must be 32 bytes');
@@ -49,7 +52,7 @@ export async function sealRelay(
   new DataView(unsigned.buffer).setBigUint64(65, BigInt(Math.floor(opts.now ?? Date.now())));
   unsigned.set((opts.random ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n))))(16), 73);
   unsigned.set(body, HEADER);
-  return concatBytes(unsigned, await identity.sign(signedInput(unsigned)));
+  return concatBytes(unsigned, await identity.sign(signedInput(unsigned, opts.label)));
 }
 
 /**
@@ -77,7 +80,7 @@ export class ReplayGuard {
  */
 export async function openRelay(
   bytes: Uint8Array,
-  opts: { from: Uint8Array; me: Uint8Array; now?: number; replay?: ReplayGuard },
+  opts: { from: Uint8Array; me: Uint8Array; now?: number; replay?: ReplayGuard; label?: string },
 ): Promise<Uint8Array> {
   if (bytes.length > SIGNALING_LIMITS.relayBytes) throw new RelayVerificationError('too-large');
   if (bytes.length < HEADER + SIGNATURE || bytes[0] !== 1) throw new RelayVerificationError('malformed');
@@ -87,7 +90,7 @@ export async function openRelay(
   if (!bytesEqual(bytes.subarray(33, 65), opts.me)) throw new RelayVerificationError('wrong-recipient');
   const sentAt = Number(new DataView(bytes.buffer, bytes.byteOffset + 65, 8).getBigUint64(0));
   if (Math.abs((opts.now ?? Date.now()) - sentAt) > RELAY_MAX_SKEW_MS) throw new RelayVerificationError('stale');
-  if (!(await verifyEd25519(sender, signedInput(unsigned), bytes.subarray(bytes.length - SIGNATURE)))) {
+  if (!(await verifyEd25519(sender, signedInput(unsigned, opts.label), bytes.subarray(bytes.length - SIGNATURE)))) {
     throw new RelayVerificationError('bad-signature');
   }
   // Only a verified message may take a replay slot, or forgeries could evict real nonces.

@@ -119,6 +119,35 @@ describe('SignalingClient', () => {
     expect(await delivered).toEqual({ box, from: guest.self, data: new Uint8Array([1, 2, 3]) });
   });
 
+  it('lists itself in the open pool, queries it, sends and receives introductions, and re-lists after a reconnect', async () => {
+    const first = await serve();
+    const port = first.port;
+    const a = client(first);
+    const b = client(first);
+    await Promise.all([ready(a), ready(b)]);
+    await expect(a.poolQuery()).rejects.toMatchObject({ serverCode: 'not-listed' });
+    await a.poolList({ offeredBytes: 5e9, balanceBytes: 0, name: 'Ann' });
+    await b.poolList({ offeredBytes: 2e9, balanceBytes: -1, name: 'Ben' });
+    expect((await a.poolQuery()).peers).toEqual([expect.objectContaining({ id: b.self.id, name: 'Ben', offeredBytes: 2e9, balanceBytes: -1 })]);
+    const intro = next(b, 'poolHello');
+    await a.poolHello(b.self.id, new Uint8Array([4, 5, 6]));
+    expect(await intro).toEqual({ from: a.self, data: new Uint8Array([4, 5, 6]) });
+    await expect(a.poolHello(b.self.id, new Uint8Array(4097))).rejects.toBeInstanceOf(RangeError);
+
+    // The server restarts: both listings come back with the reconnect.
+    const waiting = next(a, 'state', (s) => s === 'waiting');
+    await first.close();
+    servers.splice(servers.indexOf(first), 1);
+    await waiting;
+    const readyAgain = Promise.all([next(a, 'ready'), next(b, 'ready')]);
+    await serve(port);
+    await readyAgain;
+    expect((await a.poolQuery()).peers.map((p) => p.name)).toEqual(['Ben']);
+    await b.poolUnlist();
+    expect(b.poolListing).toBeNull();
+    expect((await a.poolQuery()).peers).toEqual([]);
+  });
+
   it('lists the instances that subscribe to it', async () => {
     const server = await serve();
     const restored = client(server);

@@ -1,8 +1,8 @@
 /**
  * The client of the signaling server (protocol in `src/protocol/signaling.ts`): authenticates
  * with the identity key, keeps the socket up with jittered exponential back-off, restores
- * subscriptions and open mailboxes after every reconnect, and turns server messages into typed
- * events. Works over the browser's `WebSocket` or any compatible one (the `ws` package in Node).
+ * subscriptions, open mailboxes and the open-pool listing after every reconnect, and turns server
+ * messages into typed events. Works over the browser's `WebSocket` or any compatible one (the `ws` package in Node).
  */
 import { authTranscript } from '../protocol/auth.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding.ts';
@@ -16,6 +16,9 @@ import {
   type IceServer,
   type MailboxId,
   type PeerAddress,
+  type PoolListMessage,
+  type PoolPartnerToken,
+  type PoolPeer,
   type SignalingId,
   type ServerMessage,
   type WelcomeMessage,
@@ -67,6 +70,8 @@ export interface SignalingEvents extends Record<string, unknown> {
   relay: { from: PeerAddress; data: Uint8Array };
   /** The message posted to one of our invite mailboxes (now gone from the server). */
   mailbox: { box: MailboxId; from: PeerAddress; data: Uint8Array };
+  /** A stranger's introduction while we are listed in the open pool; verify it before trusting it. */
+  poolHello: { from: PeerAddress; data: Uint8Array };
   /** A server error not tied to a request (e.g. a rate-limit notice). */
   error: SignalingError;
 }
@@ -109,6 +114,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private readonly wanted = new Set<SignalingId>();
   private readonly mailboxes = new Map<MailboxId, number | undefined>();
   private readonly online = new Map<string, PeerAddress>();
+  /** Our open-pool listing, re-sent after every reconnect; null when not listed. */
+  private listing: Omit<PoolListMessage, 'type' | 'rid'> | null = null;
 
   constructor(opts: SignalingClientOptions) {
     super();
@@ -204,6 +211,42 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   async closeMailbox(box: MailboxId): Promise<void> {
     this.mailboxes.delete(box);
     await this.call({ type: 'mailboxClose', box });
+  }
+
+  /** Our current open-pool listing (null when not listed). */
+  get poolListing(): Readonly<Omit<PoolListMessage, 'type' | 'rid'>> | null {
+    return this.listing;
+  }
+
+  /**
+   * Lists us in the open pool, or updates the listing (kept across reconnects until
+   * {@link poolUnlist}). Resolves once the server confirmed, or at once when offline.
+   */
+  async poolList(listing: { offeredBytes: number; balanceBytes: number; name: string }): Promise<void> {
+    this.listing = { offeredBytes: listing.offeredBytes, balanceBytes: listing.balanceBytes, name: listing.name };
+    if (this.state === 'ready') await this.call({ type: 'poolList', ...this.listing });
+  }
+
+  /** Removes our listing. */
+  async poolUnlist(): Promise<void> {
+    this.listing = null;
+    if (this.state === 'ready') await this.call({ type: 'poolUnlist' });
+  }
+
+  /**
+   * The listed peers (other than us) with their observed uptime and network token, and the
+   * network tokens of our online partners. We must be listed ourselves.
+   */
+  async poolQuery(): Promise<{ peers: PoolPeer[]; partners: PoolPartnerToken[] }> {
+    const m = await this.call({ type: 'poolQuery' });
+    if (m.type !== 'pool') throw new SignalingError('internal', `unexpected answer ${m.type}`);
+    return { peers: m.peers, partners: m.partners };
+  }
+
+  /** Sends an introduction of at most 4 KiB (already signed by the caller) to a listed peer. */
+  async poolHello(to: SignalingId, data: Uint8Array): Promise<void> {
+    if (data.length > SIGNALING_LIMITS.poolHelloBytes) throw new RangeError(`pool introductions are at most ${SIGNALING_LIMITS.poolHelloBytes} bytes`);
+    await this.call({ type: 'poolHello', to, data: toBase64Url(data) });
   }
 
   // ---- connection ------------------------------------------------------------------------
@@ -313,6 +356,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         if (data) this.emit('mailbox', { box: m.box, from: m.from, data });
         return;
       }
+      case 'poolHello': {
+        const data = fromBase64Url(m.data);
+        if (data) this.emit('poolHello', { from: m.from, data });
+        return;
+      }
       case 'error':
         if (m.code === 'auth-failed' || m.code === 'unsupported-version') ws.close(1000, 'authentication refused');
         this.emit('error', new SignalingError(m.code, m.message));
@@ -344,6 +392,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     try {
       if (this.wanted.size > 0) await this.sendIds('subscribe', [...this.wanted]);
       for (const [box, ttlS] of this.mailboxes) await this.call({ type: 'mailboxOpen', box, ...(ttlS === undefined ? {} : { ttlS }) });
+      if (this.listing) await this.call({ type: 'poolList', ...this.listing });
     } catch {
       // The socket dropped while restoring; the next connection restores again.
       return;

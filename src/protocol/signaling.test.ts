@@ -23,6 +23,11 @@ const validClient: ClientMessage[] = [
   { type: 'mailboxOpen', box, ttlS: 3600 } as ClientMessage,
   { type: 'mailboxPost', box, data: 'AQID' } as ClientMessage,
   { type: 'mailboxClose', box, rid: 7 } as ClientMessage,
+  { type: 'poolList', offeredBytes: 5e9, balanceBytes: -1e9, name: 'Ann' },
+  { type: 'poolList', offeredBytes: 0, balanceBytes: 0, name: 'x'.repeat(64), rid: 1 },
+  { type: 'poolUnlist' },
+  { type: 'poolQuery', rid: 2 },
+  { type: 'poolHello', to: id, data: 'AAAA' } as ClientMessage,
 ];
 
 const validServer: ServerMessage[] = [
@@ -36,6 +41,9 @@ const validServer: ServerMessage[] = [
   { type: 'relay', from: { id, device }, data: 'AAAA' } as ServerMessage,
   { type: 'mailboxOpened', box, expiresAt: 123 } as ServerMessage,
   { type: 'mailbox', box, from: { id, device }, data: '' } as ServerMessage,
+  { type: 'pool', peers: [{ id, name: 'Ann', offeredBytes: 5e9, balanceBytes: -1, uptime7d: 0.75, networkToken: 'AbCd-_12' }], partners: [{ id, networkToken: 'AbCd-_12' }], rid: 4 } as ServerMessage,
+  { type: 'pool', peers: [], partners: [] },
+  { type: 'poolHello', from: { id, device }, data: 'AQID' } as ServerMessage,
 ];
 
 describe('signaling decoders', () => {
@@ -77,6 +85,34 @@ describe('signaling decoders', () => {
     expect(decodeClientMessage(JSON.stringify({ type: 'signal', to: { id, device }, data: 'x'.repeat(SIGNALING_LIMITS.signalChars + 1) })).ok).toBe(false);
   });
 
+  it('check open-pool messages field by field', () => {
+    const ok = (m: object): boolean => decodeClientMessage(JSON.stringify(m)).ok;
+    const listing = { type: 'poolList', offeredBytes: 1e9, balanceBytes: 0, name: 'Ann' };
+    expect(ok(listing)).toBe(true);
+    expect(ok({ ...listing, offeredBytes: -1 })).toBe(false);
+    expect(ok({ ...listing, offeredBytes: SIGNALING_LIMITS.poolMaxBytes + 1 })).toBe(false);
+    expect(ok({ ...listing, balanceBytes: -SIGNALING_LIMITS.poolMaxBytes })).toBe(true);
+    expect(ok({ ...listing, balanceBytes: 0.5 })).toBe(false);
+    expect(ok({ ...listing, name: '' })).toBe(false);
+    expect(ok({ ...listing, name: 'a\u0007b' })).toBe(false);
+    expect(ok({ ...listing, name: 'x'.repeat(65) })).toBe(false);
+    expect(ok({ type: 'poolQuery', peers: [] })).toBe(false);
+    const max = toBase64Url(new Uint8Array(SIGNALING_LIMITS.poolHelloBytes));
+    expect(ok({ type: 'poolHello', to: id, data: max })).toBe(true);
+    expect(ok({ type: 'poolHello', to: id, data: `${max}AA` })).toBe(false);
+    expect(ok({ type: 'poolHello', to: { id, device }, data: '' })).toBe(false);
+    const peer = { id, name: 'Ann', offeredBytes: 1, balanceBytes: 0, uptime7d: 1, networkToken: 'AAAAAAAA' };
+    const srv = (m: object): boolean => decodeServerMessage(JSON.stringify(m)).ok;
+    expect(srv({ type: 'pool', peers: [peer], partners: [] })).toBe(true);
+    expect(srv({ type: 'pool', peers: [{ ...peer, uptime7d: 1.01 }], partners: [] })).toBe(false);
+    expect(srv({ type: 'pool', peers: [{ ...peer, uptime7d: -0.1 }], partners: [] })).toBe(false);
+    expect(srv({ type: 'pool', peers: [{ ...peer, networkToken: '10.1.2.3' }], partners: [] })).toBe(false);
+    expect(srv({ type: 'pool', peers: [{ ...peer, ip: '10.1.2.3' }], partners: [] })).toBe(false);
+    expect(srv({ type: 'pool', peers: Array.from({ length: SIGNALING_LIMITS.poolPeersPerAnswer + 1 }, () => peer), partners: [] })).toBe(false);
+    expect(srv({ type: 'pool', peers: [] })).toBe(false);
+    expect(srv({ type: 'error', code: 'not-listed', message: 'm' })).toBe(true);
+  });
+
   it('refuse ids that are not canonical base64url of 32 bytes', () => {
     for (const bad of [id.slice(1), `${id}A`, id.replace(/.$/, 'B'), `${id.slice(0, 42)}=`, 5, null]) {
       expect(decodeClientMessage(JSON.stringify({ type: 'subscribe', ids: [bad] })).ok).toBe(false);
@@ -88,7 +124,7 @@ describe('signaling decoders', () => {
       fc.string(),
       fc.json(),
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ type: fc.constantFrom('auth', 'subscribe', 'signal', 'relay', 'mailboxOpen', 'presence', 'welcome', 'error'), rest: fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'ids', 'to', 'from', 'data', 'rid', 'v', 'box', 'peer', 'peers', 'limits', 'iceServers', 'code'), fc.jsonValue()) })
+      fc.record({ type: fc.constantFrom('auth', 'subscribe', 'signal', 'relay', 'mailboxOpen', 'presence', 'welcome', 'error', 'poolList', 'poolQuery', 'poolHello', 'pool'), rest: fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'ids', 'to', 'from', 'data', 'rid', 'v', 'box', 'peer', 'peers', 'limits', 'iceServers', 'code', 'offeredBytes', 'balanceBytes', 'name', 'partners'), fc.jsonValue()) })
         .map(({ type, rest }) => JSON.stringify({ ...rest, type })),
     );
     fc.assert(fc.property(jsonish, (text) => {

@@ -65,6 +65,16 @@ export const SIGNALING_LIMITS = {
   idsPerMessage: 256,
   /** Request ids are unsigned 32-bit integers chosen by the client. */
   maxRid: 0xffff_ffff,
+  /** Largest open-pool introduction (`poolHello` data), in bytes before base64url. */
+  poolHelloBytes: 4 * 1024,
+  /** Longest display name in an open-pool listing, in characters (as in agreements). */
+  poolNameChars: 64,
+  /** Largest byte count in a listing (offered capacity, |balance|): 10^15, a petabyte. */
+  poolMaxBytes: 1_000_000_000_000_000,
+  /** Most listed peers in one `pool` answer (a random sample when more are listed). */
+  poolPeersPerAnswer: 100,
+  /** Bytes of a network token (8 base64url characters). */
+  networkTokenBytes: 6,
 } as const;
 
 /** Error codes the server sends in `error` messages. */
@@ -98,6 +108,8 @@ export type SignalingErrorCode =
   | 'mailbox-taken'
   /** This identity (or the server) has too many open mailboxes. */
   | 'mailbox-limit'
+  /** Only a peer listed in the open pool may query it or introduce itself to a listed peer. */
+  | 'not-listed'
   /** The server failed; the message may be retried. */
   | 'internal';
 
@@ -198,6 +210,44 @@ export interface MailboxCloseMessage {
   rid?: number;
 }
 
+/**
+ * Lists this identity in the open pool (or updates its listing). The listing lives while the
+ * socket that sent it is open; the client re-sends it after every reconnect.
+ */
+export interface PoolListMessage {
+  type: 'poolList';
+  /** Bytes this peer offers to hold for strangers (0 to {@link SIGNALING_LIMITS.poolMaxBytes}). */
+  offeredBytes: number;
+  /** Self-reported reciprocity balance: bytes held for others minus bytes others hold for it. */
+  balanceBytes: number;
+  /** Display name, 1–64 printable characters. */
+  name: string;
+  rid?: number;
+}
+
+/** Removes this identity's open-pool listing. */
+export interface PoolUnlistMessage {
+  type: 'poolUnlist';
+  rid?: number;
+}
+
+/** Asks for the listed peers (answered by `pool`). Only a listed peer may ask. */
+export interface PoolQueryMessage {
+  type: 'poolQuery';
+  rid?: number;
+}
+
+/**
+ * An introduction (base64url, ≤ 4 KiB decoded, end-to-end signed by the sender) for the listed
+ * peer `to`. This is how a stranger is first contacted, without a mutual subscription.
+ */
+export interface PoolHelloMessage {
+  type: 'poolHello';
+  to: SignalingId;
+  data: string;
+  rid?: number;
+}
+
 /** Any message a client may send. */
 export type ClientMessage =
   | AuthMessage
@@ -208,7 +258,11 @@ export type ClientMessage =
   | RelayMessage
   | MailboxOpenMessage
   | MailboxPostMessage
-  | MailboxCloseMessage;
+  | MailboxCloseMessage
+  | PoolListMessage
+  | PoolUnlistMessage
+  | PoolQueryMessage
+  | PoolHelloMessage;
 
 // ----------------------------------------------------------------------------------------------
 // Messages from server to client
@@ -307,6 +361,48 @@ export interface MailboxDeliveryMessage {
   data: string;
 }
 
+/** One listed peer as the server reports it. */
+export interface PoolPeer {
+  id: SignalingId;
+  name: string;
+  offeredBytes: number;
+  balanceBytes: number;
+  /**
+   * Fraction (0–1) of the observed part of the last 7 days during which the server saw this
+   * identity online: observed = min(7 days, now − the first time this server saw the identity).
+   */
+  uptime7d: number;
+  /** Keyed hash of the peer's /24 (IPv4) or /48 (IPv6) network: equal tokens ≈ same network. */
+  networkToken: string;
+}
+
+/** The network token of one online device of a mutually subscribed peer (a partner). */
+export interface PoolPartnerToken {
+  id: SignalingId;
+  networkToken: string;
+}
+
+/** Answer to {@link PoolQueryMessage}. */
+export interface PoolAnswerMessage {
+  type: 'pool';
+  /** Listed peers other than the asker (a random sample of at most 100). */
+  peers: PoolPeer[];
+  /**
+   * Network tokens of the online sessions mutually subscribed with the asker (its partners), so
+   * it can place new partners on other networks. Partners already see each other's addresses in
+   * ICE candidates, so this reveals nothing new.
+   */
+  partners: PoolPartnerToken[];
+  rid?: number;
+}
+
+/** An introduction from a stranger (verify its signature before trusting it). */
+export interface IncomingPoolHelloMessage {
+  type: 'poolHello';
+  from: PeerAddress;
+  data: string;
+}
+
 /** Any message the server may send. */
 export type ServerMessage =
   | ChallengeMessage
@@ -318,7 +414,9 @@ export type ServerMessage =
   | IncomingSignalMessage
   | IncomingRelayMessage
   | MailboxOpenedMessage
-  | MailboxDeliveryMessage;
+  | MailboxDeliveryMessage
+  | PoolAnswerMessage
+  | IncomingPoolHelloMessage;
 
 // ----------------------------------------------------------------------------------------------
 // Decoding
@@ -420,6 +518,24 @@ function smallInt(v: unknown, name: string, min: number, max: number): number {
   return v;
 }
 
+/** A display name: 1–64 characters, no control characters (they could spoof the UI). */
+function poolName(v: unknown): string {
+  if (typeof v !== 'string' || v.length < 1 || v.length > SIGNALING_LIMITS.poolNameChars || [...v].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f')) {
+    fail(`name must be 1 to ${SIGNALING_LIMITS.poolNameChars} printable characters`);
+  }
+  return v;
+}
+
+function byteCount(v: unknown, name: string, signed: boolean): number {
+  const max = SIGNALING_LIMITS.poolMaxBytes;
+  return smallInt(v, name, signed ? -max : 0, max);
+}
+
+function networkToken(v: unknown, name: string): string {
+  if (!isBase64UrlOfLength(v, SIGNALING_LIMITS.networkTokenBytes)) fail(`${name} must be a network token`);
+  return v;
+}
+
 /** True when `v` is a well-formed {@link SignalingId}. */
 export function isSignalingId(v: unknown): v is SignalingId {
   return isBase64UrlOfLength(v, SIGNALING_LIMITS.publicKeyBytes);
@@ -496,6 +612,27 @@ function decodeClientObject(obj: Json): ClientMessage {
     case 'mailboxClose':
       onlyKeys(obj, ['type', 'box', 'rid']);
       return { type, box: mailboxId(field(obj, 'box')), ...optRid(obj) };
+    case 'poolList':
+      onlyKeys(obj, ['type', 'offeredBytes', 'balanceBytes', 'name', 'rid']);
+      return {
+        type,
+        offeredBytes: byteCount(field(obj, 'offeredBytes'), 'offeredBytes', false),
+        balanceBytes: byteCount(field(obj, 'balanceBytes'), 'balanceBytes', true),
+        name: poolName(field(obj, 'name')),
+        ...optRid(obj),
+      };
+    case 'poolUnlist':
+    case 'poolQuery':
+      onlyKeys(obj, ['type', 'rid']);
+      return { type, ...optRid(obj) };
+    case 'poolHello':
+      onlyKeys(obj, ['type', 'to', 'data', 'rid']);
+      return {
+        type,
+        to: peerId(field(obj, 'to'), 'to'),
+        data: opaqueBytes(field(obj, 'data'), SIGNALING_LIMITS.poolHelloBytes, 'data'),
+        ...optRid(obj),
+      };
     default:
       throw new UnknownType();
   }
@@ -531,7 +668,7 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
 const ERROR_CODES: ReadonlySet<string> = new Set<SignalingErrorCode>([
   'bad-json', 'bad-message', 'unknown-type', 'unsupported-version', 'unauthenticated', 'auth-failed',
   'rate-limited', 'unreachable', 'recipient-busy', 'too-many-subscriptions', 'mailbox-not-found',
-  'mailbox-taken', 'mailbox-limit', 'internal',
+  'mailbox-taken', 'mailbox-limit', 'not-listed', 'internal',
 ]);
 
 function shortString(v: unknown, name: string, max: number): string {
@@ -569,6 +706,29 @@ function limits(v: unknown): ServerLimits {
     relaysPerS: n('relaysPerS'),
     maxSubscriptions: n('maxSubscriptions'),
   };
+}
+
+function poolPeer(v: unknown): PoolPeer {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('peers[] must be objects');
+  const o = v as Json;
+  onlyKeys(o, ['id', 'name', 'offeredBytes', 'balanceBytes', 'uptime7d', 'networkToken']);
+  const uptime = field(o, 'uptime7d');
+  if (typeof uptime !== 'number' || !(uptime >= 0 && uptime <= 1)) fail('uptime7d must be a number from 0 to 1');
+  return {
+    id: peerId(field(o, 'id'), 'peers[].id'),
+    name: poolName(field(o, 'name')),
+    offeredBytes: byteCount(field(o, 'offeredBytes'), 'offeredBytes', false),
+    balanceBytes: byteCount(field(o, 'balanceBytes'), 'balanceBytes', true),
+    uptime7d: uptime,
+    networkToken: networkToken(field(o, 'networkToken'), 'networkToken'),
+  };
+}
+
+function partnerToken(v: unknown): PoolPartnerToken {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('partners[] must be objects');
+  const o = v as Json;
+  onlyKeys(o, ['id', 'networkToken']);
+  return { id: peerId(field(o, 'id'), 'partners[].id'), networkToken: networkToken(field(o, 'networkToken'), 'networkToken') };
 }
 
 function decodeServerObject(obj: Json): ServerMessage {
@@ -639,6 +799,17 @@ function decodeServerObject(obj: Json): ServerMessage {
         from: address(field(obj, 'from'), 'from'),
         data: opaqueBytes(field(obj, 'data'), SIGNALING_LIMITS.mailboxMessageBytes, 'data'),
       };
+    case 'pool': {
+      onlyKeys(obj, ['type', 'peers', 'partners', 'rid']);
+      const peers = field(obj, 'peers');
+      const partners = field(obj, 'partners');
+      if (!Array.isArray(peers) || peers.length > SIGNALING_LIMITS.poolPeersPerAnswer) fail(`peers must be an array of at most ${SIGNALING_LIMITS.poolPeersPerAnswer}`);
+      if (!Array.isArray(partners) || partners.length > 10_000) fail('partners must be an array');
+      return { type, peers: peers.map(poolPeer), partners: partners.map(partnerToken), ...optRid(obj) };
+    }
+    case 'poolHello':
+      onlyKeys(obj, ['type', 'from', 'data']);
+      return { type, from: address(field(obj, 'from'), 'from'), data: opaqueBytes(field(obj, 'data'), SIGNALING_LIMITS.poolHelloBytes, 'data') };
     default:
       throw new UnknownType();
   }

@@ -37,6 +37,8 @@ export type PartnerRequest =
   | { type: 'shard.list' }
   | { type: 'root.put'; record: string }
   | { type: 'root.get' }
+  /** Open pool: the asker passed over this listed peer, so the temporary link can go. */
+  | { type: 'pool.bye' }
   | { type: 'audit.challenge'; nonce: string; items: { shard: string; leaves: number[] }[] };
 
 /** Most leaves one audit challenge may ask (16 per round by default; room for larger rounds). */
@@ -105,6 +107,8 @@ export function parsePartnerRequest(x: unknown): PartnerRequest {
     }
     case 'root.get':
       return { type: 'root.get' };
+    case 'pool.bye':
+      return { type: 'pool.bye' };
     case 'audit.challenge': {
       const nonce = str(o, 'nonce', /^[A-Za-z0-9_-]{22}$/);
       const items = o.items;
