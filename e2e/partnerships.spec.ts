@@ -84,3 +84,32 @@ test('partners amend the amount (both sign the new version) and end with notice'
   expect(ended.endsAt! - ended.updatedAt).toBe(14 * 86400 * 1000);
   expect(await storedAgreements(bob.page)).toEqual([a3]);
 });
+
+test('a friend can counter the amount or decline; only agreed terms are stored', async ({ openPeers }) => {
+  const [alice, bob, carol] = await openPeers(3);
+  await createIdentity(alice.page, 'Alice');
+
+  // Bob suggests 10 GB instead of 2 GB; Alice accepts the suggestion.
+  const link = await makeInvite(alice.page, 2);
+  await bob.page.goto(link);
+  await createIdentity(bob.page, 'Bob', { landing: 'Partners' });
+  await expect(bob.page.getByTestId('offer-quota')).toHaveText('2 GB', { timeout: 30_000 });
+  await bob.page.getByText('Suggest a different amount').click();
+  await bob.page.getByLabel('Space to give and get').first().selectOption('10');
+  await bob.page.getByRole('button', { name: 'Suggest 10 GB' }).click();
+  await expect(alice.page.getByText('Bob suggests 10 GB each way.')).toBeVisible({ timeout: 30_000 });
+  await alice.page.getByRole('button', { name: 'Accept 10 GB' }).click();
+  await expect(alice.page.getByTestId('partner').filter({ hasText: 'Bob' }).getByTestId('partner-quota')).toHaveText('10 GB', { timeout: 30_000 });
+  await expect(bob.page.getByTestId('partner').filter({ hasText: 'Alice' }).getByTestId('partner-quota')).toHaveText('10 GB', { timeout: 30_000 });
+  expect(parseSignedAgreement((await storedAgreements(bob.page))[0]).terms.b.holdsBytes).toBe(10e9);
+
+  // Carol declines: Alice is told, and nobody stores anything new.
+  const second = await makeInvite(alice.page, 5);
+  await carol.page.goto(second);
+  await createIdentity(carol.page, 'Carol', { landing: 'Partners' });
+  await expect(carol.page.getByTestId('offer-quota')).toHaveText('5 GB', { timeout: 30_000 });
+  await carol.page.getByRole('button', { name: 'Decline' }).click();
+  await expect(alice.page.getByTestId('invite-status').first()).toContainText('Not accepted', { timeout: 30_000 });
+  expect(await storedAgreements(carol.page)).toEqual([]);
+  expect(await storedAgreements(alice.page)).toHaveLength(1);
+});
