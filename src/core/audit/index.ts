@@ -2,3 +2,4 @@
 export * from './answer.ts';
 export * from './health.ts';
 export * from './sampler.ts';
+export * from './schedule.ts';
