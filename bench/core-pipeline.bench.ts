@@ -9,8 +9,23 @@
  *   endpoint). `vsOneCore` compares it with one thread doing the same work (`withMerkleMBps`).
  *
  * Each configuration runs in its own child process; one-core runs are pinned to one CPU with
- * `taskset` (and the pool to two), so the comparison is cores, not threads. Run:
- * npx tsx bench/core-pipeline.bench.ts
+ * `taskset` (and the pool to two), so the comparison is cores, not threads. Precisely:
+ * - pinned: the whole child process, i.e. every thread it has — the JavaScript thread, Node's libuv
+ *   thread pool (where Node runs WebCrypto: the HMAC ids, AES-GCM and the SHA-256 pack ids) and V8's
+ *   garbage-collector and compiler threads: `taskset -c 0` for `one` / `one-merkle`, `-c 0,1` for
+ *   `pool` (whose 2 worker threads share those 2 CPUs with the main thread). WebCrypto's work
+ *   therefore counts against the one core; it cannot hide on another CPU.
+ * - not pinned: the parent process that starts the children (idle while they run), and nothing
+ *   else on the machine: other load on CPU 0 or 1 slows a run, hence the alternation, best-of and
+ *   the xor-loop baseline measured in each child.
+ * - not measured: reading the file (it is in memory, fed in 1 MiB pieces) and placing shards.
+ * - each timed iteration is a complete fresh backup of the same 64 MiB pseudo-random file: a new
+ *   `ChunkStage` and encoder(s), real chunking, ids, encryption, packing, coding (and Merkle roots
+ *   where said), every pack's shards kept until the iteration ends; nothing is cached across
+ *   iterations except compiled code and the erasure program (as in a long-running app).
+ * In Chromium, WebCrypto runs on the calling thread (measured in Chromium 156), so there the same
+ * work is spread over the page and the workers the same way, but without overlap inside a thread.
+ * Run: npx tsx bench/core-pipeline.bench.ts
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -5,6 +5,9 @@
 import type { IDBPDatabase } from 'idb';
 import type { BackpactDB } from '../store/db.ts';
 import { IdbHolderStore } from '../store/holder-store.ts';
+import { BackupServices } from './backup-services.ts';
+import { auditSummaries, type AuditSummary } from './audits.ts';
+import { installAuditBridge } from './audit-bridge.ts';
 import { HolderService } from './holder.ts';
 import type { LocalIdentity } from './identity.ts';
 import { AppNetwork } from './network.ts';
@@ -16,8 +19,11 @@ export class Runtime {
   partnerships = $state<PartnershipService | null>(null);
   /** The open pool (opt-in). */
   pool = $state<PoolService | null>(null);
+  backup = $state<BackupServices | null>(null);
   /** Invite fragment captured from the address bar at start (already removed from it). */
   pendingInvite = $state<string | null>(null);
+  /** Audit results per partner (refreshed when the service worker records new ones). */
+  audits = $state<AuditSummary[]>([]);
   /** Answer of `navigator.storage.persist()`; null until asked. */
   storagePersisted = $state<boolean | null>(null);
   network: AppNetwork | null = null;
@@ -45,7 +51,15 @@ export class Runtime {
     this.partnerships = partnerships;
     await pool.start();
     this.pool = pool;
+    this.backup = new BackupServices(identity, network, partnerships, this.db);
     void this.requestPersistence();
+    installAuditBridge(() => this.network, () => void this.refreshAudits());
+    void this.refreshAudits();
+  }
+
+  /** Reloads the audit results shown in the app. */
+  async refreshAudits(): Promise<void> {
+    this.audits = await auditSummaries(this.db);
   }
 
   /**

@@ -3,11 +3,12 @@
  * never rewrites what an earlier version created, so any older database upgrades step by step.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { BackupStores } from './backup-schema.ts';
 
 /** Name of the database (one per origin and browser profile). */
 export const DB_NAME = 'backpact';
 /** Current schema version. */
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** A shard held for a partner. `bytes` is an ArrayBuffer: IndexedDB stores it without copying twice. */
 export interface HeldShardRecord {
@@ -26,7 +27,7 @@ export interface AllowanceRecord {
 }
 
 /** The schema, for idb's typed API. */
-export interface BackpactDB extends DBSchema {
+export interface BackpactDB extends DBSchema, BackupStores {
   held: { key: [string, string]; value: HeldShardRecord; indexes: { 'by-owner': string } };
   allowance: { key: string; value: AllowanceRecord };
   /** Small records by name: identity, settings. */
@@ -46,6 +47,14 @@ export function openBackpactDB(name = DB_NAME): Promise<IDBPDatabase<BackpactDB>
         db.createObjectStore('kv');
         const agreements = db.createObjectStore('agreements', { keyPath: 'id' });
         agreements.createIndex('by-partner', 'partnerKey');
+      }
+      if (oldVersion < 2) {
+        // Version 2: the owner's side of backup and restore (see ./backup-schema.ts).
+        db.createObjectStore('snapshots', { keyPath: 'id' });
+        db.createObjectStore('journal', { keyPath: 'packId' });
+        db.createObjectStore('outbox', { keyPath: ['holder', 'shard'] }).createIndex('by-holder', 'holder');
+        db.createObjectStore('restoreJobs', { keyPath: 'id' });
+        db.createObjectStore('restoreChunks', { keyPath: ['job', 'chunk'] }).createIndex('by-job', 'job');
       }
     },
   });

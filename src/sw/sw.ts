@@ -6,6 +6,8 @@
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { AuditRunner, type AuditTransport } from '../app/audits.ts';
+import { openBackpactDB } from '../store/db.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -31,4 +33,68 @@ self.addEventListener('message', (event: ExtendableMessageEvent) => {
 // offline from the very first visit; later versions wait for the user (see SKIP_WAITING).
 self.addEventListener('activate', (event: ExtendableEvent) => {
   event.waitUntil(self.clients.claim());
+});
+
+// ---------------------------------------------------------------------------------------------
+// Audits: this worker owns the schedule and the verdicts (docs/DESIGN.md §8). It runs due rounds
+// on `periodicsync` where the browser has it, and on a tick from any open page otherwise.
+// Challenges travel over an open page's data channel: workers have no RTCPeerConnection.
+// ---------------------------------------------------------------------------------------------
+
+/** Tag of the periodic background sync that runs audits. */
+const AUDIT_SYNC_TAG = 'backpact-audit';
+/** How long a page may take to carry one challenge and its answer. */
+const DELIVERY_TIMEOUT_MS = 60_000;
+
+interface PeriodicSyncEvent extends ExtendableEvent {
+  readonly tag: string;
+}
+
+type Challenge = Parameters<AuditTransport>[1];
+
+/** Asks open pages, one after another, to carry a challenge to the partner; null if none can. */
+async function deliverThroughPage(partnerKey: Uint8Array, challenge: Challenge): Promise<Uint8Array | null> {
+  const windows = await self.clients.matchAll({ type: 'window' });
+  for (const client of windows) {
+    const channel = new MessageChannel();
+    const reply = new Promise<Uint8Array | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), DELIVERY_TIMEOUT_MS);
+      channel.port1.onmessage = (e: MessageEvent) => {
+        clearTimeout(timer);
+        const answer = (e.data as { answer?: unknown } | null)?.answer;
+        resolve(answer instanceof Uint8Array ? answer : null);
+      };
+    });
+    client.postMessage({ type: 'audit-deliver', partnerKey, challenge }, [channel.port2]);
+    const answer = await reply;
+    if (answer) return answer;
+  }
+  return null;
+}
+
+let auditsRunning: Promise<void> | null = null;
+
+/** Runs the due rounds once at a time, then tells open pages to show the new results. */
+function runAudits(): Promise<void> {
+  auditsRunning ??= (async () => {
+    const db = await openBackpactDB();
+    try {
+      const results = await new AuditRunner(db, deliverThroughPage).runDue();
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      for (const c of windows) c.postMessage({ type: 'audit-results', count: results.length });
+    } finally {
+      db.close();
+      auditsRunning = null;
+    }
+  })();
+  return auditsRunning;
+}
+
+self.addEventListener('periodicsync', ((event: PeriodicSyncEvent) => {
+  if (event.tag === AUDIT_SYNC_TAG) event.waitUntil(runAudits());
+}) as EventListener);
+
+self.addEventListener('message', (event: ExtendableMessageEvent) => {
+  const data: unknown = event.data;
+  if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'audit-tick') event.waitUntil(runAudits());
 });

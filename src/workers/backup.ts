@@ -52,6 +52,7 @@ export class PoolBackup {
   private readonly pending = new Set<Promise<void>>();
   private batch: ChunkJob[] = [];
   private batchBytes = 0;
+  private sent = 0;
   private failure: unknown = null;
 
   private constructor(
@@ -84,7 +85,7 @@ export class PoolBackup {
   private async queue(job: ChunkJob): Promise<void> {
     this.batch.push(job);
     this.batchBytes += job.data.length;
-    if (this.batchBytes >= BATCH_BYTES) await this.send();
+    if (this.batchBytes >= BATCH_BYTES || this.sent < this.pool.size) await this.send();
   }
 
   private async send(): Promise<void> {
@@ -95,6 +96,7 @@ export class PoolBackup {
     const jobs = this.batch;
     this.batch = [];
     this.batchBytes = 0;
+    this.sent++;
     const worker = this.pool.leastBusy();
     const p = this.pool
       .run(worker, (api) => api.addChunks(transfer(jobs, buffersOf(jobs.map((j) => j.data)))))
@@ -104,13 +106,13 @@ export class PoolBackup {
     this.pending.add(tracked);
   }
 
-  /** Sends the last batch, flushes every worker's open pack and resolves all packs made. */
   async finish(): Promise<EncodedPack[]> {
     await this.send();
+    const last = this.pool.all((api) => api.flush());
     await Promise.all(this.pending);
+    const flushed = await last;
     if (this.failure) throw this.failure;
-    const last = await this.pool.all((api) => api.flush());
-    for (const p of last) if (p) this.packs.push(p);
+    for (const p of flushed) if (p) this.packs.push(p);
     return this.packs;
   }
 }

@@ -120,6 +120,53 @@ describe('FastCDC chunker', () => {
     expect(digests(chunkAll(deleted)).filter((d) => !before.has(d)).length).toBeLessThanOrEqual(3);
   });
 
+  it('hands out the same chunks as views (pushViews / finishViews), each valid until the next call', () => {
+    const data = prng(3 * 1024 * 1024 + 77, 11);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: data.length - 1 }), { maxLength: 40 }), (cuts) => {
+        const expected = chunkInPieces(data, cuts.slice(), SMALL);
+        const c = new Chunker(SMALL);
+        const got: Uint8Array[] = [];
+        let prev = 0;
+        for (const cut of [...cuts.sort((a, b) => a - b), data.length]) {
+          // Copy each view before the next call, as the contract requires.
+          for (const v of c.pushViews(data.subarray(prev, cut))) got.push(v.slice());
+          prev = cut;
+        }
+        for (const v of c.finishViews()) got.push(v.slice());
+        expect(lengths(got)).toEqual(lengths(expected));
+        expect(got.every((g, i) => bytesEqual(g, expected[i]!))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps every view of one pushViews call intact while it writes the next chunk', () => {
+    const data = prng(200_000, 12);
+    const c = new Chunker(SMALL);
+    // Pieces that end mid-chunk, so chunks are assembled in the chunker's own buffer.
+    const views: Uint8Array[] = [];
+    const copies: Uint8Array[] = [];
+    for (let o = 0; o < data.length; o += 1500) {
+      const out = c.pushViews(data.subarray(o, o + 1500));
+      views.push(...out);
+      copies.push(...out.map((v) => v.slice()));
+      // Every view returned by this call still holds its bytes after the call.
+      for (let i = views.length - out.length; i < views.length; i++) expect(bytesEqual(views[i]!, copies[i]!)).toBe(true);
+    }
+    expect(bytesEqual(concatBytes(...copies, ...c.finishViews()), data)).toBe(true);
+  });
+
+  it('starts a new stream after reset, with the same boundaries as a fresh chunker', () => {
+    const a = prng(50_000, 13);
+    const b = prng(40_000, 14);
+    const c = new Chunker(SMALL);
+    c.push(a);
+    c.finish();
+    c.reset();
+    expect(lengths([...c.push(b), ...c.finish()])).toEqual(lengths(chunkAll(b, SMALL)));
+  });
+
   it('rejects inconsistent options and use after finish', () => {
     expect(() => new Chunker({ min: 10, avg: 1000, max: 2000 })).toThrow(InvalidArgumentError);
     expect(() => new Chunker({ min: 2048, avg: 1024, max: 4096 })).toThrow(InvalidArgumentError);

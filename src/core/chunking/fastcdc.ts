@@ -12,7 +12,8 @@
  *
  * {@link Chunker} is incremental: feed pieces of any size with `push`, get completed chunks back;
  * `finish` returns the last one. Boundaries depend only on the bytes, never on how they were
- * split into pieces, and memory is one `max`-sized buffer whatever the file size.
+ * split into pieces, and memory is one `max`-sized buffer whatever the file size (two with the
+ * copy-free {@link Chunker.pushViews}).
  */
 import { CHUNK_AVG_BYTES, CHUNK_MAX_BYTES, CHUNK_MIN_BYTES, CHUNK_NORMALIZATION } from '../constants.ts';
 import { InvalidArgumentError } from '../errors.ts';
@@ -53,45 +54,64 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function scan(piece: Uint8Array, from: number, stop: number, fp: number, mask: number): number {
   const gear = GEAR;
   let i = from;
+  // Each loop leaves by one cold path, taken at most once per call: code V8 compiled before the
+  // first cut point then deoptimizes once, not once per exit (there were seven).
+  let hit = 0;
   if (LITTLE_ENDIAN && stop - from >= 16) {
     // Bytes until the next 4-byte-aligned address, then whole words.
     const head = Math.min(stop, from + ((4 - ((piece.byteOffset + from) & 3)) & 3));
     for (; i < head; i++) {
       fp = ((fp << 1) + gear[piece[i]!]!) | 0;
       if ((fp & mask) === 0) {
-        scanState = fp;
-        return i + 1;
+        hit = 1;
+        break;
       }
     }
-    const words = (stop - i) >> 2;
-    const view = new Int32Array(piece.buffer, piece.byteOffset + i, words);
-    for (let w = 0; w < words; w++) {
-      const x = view[w]!;
-      fp = ((fp << 1) + gear[x & 255]!) | 0;
-      if ((fp & mask) === 0) return cutAt(fp, i + 4 * w + 1);
-      fp = ((fp << 1) + gear[(x >>> 8) & 255]!) | 0;
-      if ((fp & mask) === 0) return cutAt(fp, i + 4 * w + 2);
-      fp = ((fp << 1) + gear[(x >>> 16) & 255]!) | 0;
-      if ((fp & mask) === 0) return cutAt(fp, i + 4 * w + 3);
-      fp = ((fp << 1) + gear[x >>> 24]!) | 0;
-      if ((fp & mask) === 0) return cutAt(fp, i + 4 * w + 4);
+    if (hit === 0) {
+      const words = (stop - i) >> 2;
+      const view = new Int32Array(piece.buffer, piece.byteOffset + i, words);
+      let w = 0;
+      for (; w < words; w++) {
+        const x = view[w]!;
+        fp = ((fp << 1) + gear[x & 255]!) | 0;
+        if ((fp & mask) === 0) {
+          hit = 1;
+          break;
+        }
+        fp = ((fp << 1) + gear[(x >>> 8) & 255]!) | 0;
+        if ((fp & mask) === 0) {
+          hit = 2;
+          break;
+        }
+        fp = ((fp << 1) + gear[(x >>> 16) & 255]!) | 0;
+        if ((fp & mask) === 0) {
+          hit = 3;
+          break;
+        }
+        fp = ((fp << 1) + gear[x >>> 24]!) | 0;
+        if ((fp & mask) === 0) {
+          hit = 4;
+          break;
+        }
+      }
+      // Past the words; on a hit, at the byte where it happened (byte hit − 1 of word w).
+      i += hit === 0 ? 4 * words : 4 * w + hit - 1;
     }
-    i += 4 * words;
   }
-  for (; i < stop; i++) {
-    fp = ((fp << 1) + gear[piece[i]!]!) | 0;
-    if ((fp & mask) === 0) return cutAt(fp, i + 1);
+  if (hit === 0) {
+    for (; i < stop; i++) {
+      fp = ((fp << 1) + gear[piece[i]!]!) | 0;
+      if ((fp & mask) === 0) {
+        hit = 1;
+        break;
+      }
+    }
   }
   scanState = fp;
-  return -1;
+  return hit === 0 ? -1 : i + 1;
 }
 
-function cutAt(fp: number, end: number): number {
-  scanState = fp;
-  return end;
-}
-
-/** Incremental FastCDC chunker; see the module comment. Not reusable after {@link finish}. */
+/** Incremental FastCDC chunker; see the module comment. After {@link finish}, {@link reset} starts a new stream. */
 export class Chunker {
   private readonly min: number;
   private readonly avg: number;
@@ -99,7 +119,9 @@ export class Chunker {
   private readonly maskStrict: number;
   private readonly maskLoose: number;
   /** Bytes of the chunk in progress; never more than `max`. */
-  private readonly buffer: Uint8Array;
+  private buffer: Uint8Array;
+  /** The other buffer of {@link pushViews} (null until first needed). */
+  private spare: Uint8Array | null = null;
   /** Bytes in `buffer`. */
   private length = 0;
   /** Rolling hash over the chunk in progress (from byte `min` on). */
@@ -125,6 +147,21 @@ export class Chunker {
    * order; each is a new array the caller owns.
    */
   push(piece: Uint8Array): Uint8Array[] {
+    return this.cut(piece, false);
+  }
+
+  /**
+   * {@link push} without copies: the chunks are views, of `piece` or of the chunker's own buffer,
+   * valid until the next call to `pushViews`, `push` or `finish` (and as long as the caller leaves
+   * `piece` unchanged). Same boundaries as {@link push}. For callers that consume each chunk at
+   * once (e.g. hand it to WebCrypto, which copies what it reads); a second internal buffer is
+   * allocated on first use, so a view handed out is never overwritten by the same call.
+   */
+  pushViews(piece: Uint8Array): Uint8Array[] {
+    return this.cut(piece, true);
+  }
+
+  private cut(piece: Uint8Array, borrow: boolean): Uint8Array[] {
     if (this.finished) throw new InvalidArgumentError('push after finish');
     const out: Uint8Array[] = [];
     const end = piece.length;
@@ -161,12 +198,20 @@ export class Chunker {
         }
       }
       if (cut || pos === this.max) {
-        // A chunk wholly inside this piece is copied once, straight from the piece.
+        // A chunk wholly inside this piece is copied once (or not at all), straight from the piece.
         if (held === 0) {
-          out.push(piece.slice(start, off));
+          out.push(borrow ? piece.subarray(start, off) : piece.slice(start, off));
         } else {
           this.buffer.set(piece.subarray(start, off), held);
-          out.push(this.buffer.slice(0, pos));
+          if (borrow) {
+            // Hand out this buffer and collect the next chunk in the other one.
+            out.push(this.buffer.subarray(0, pos));
+            const next = this.spare ?? new Uint8Array(this.max);
+            this.spare = this.buffer;
+            this.buffer = next;
+          } else {
+            out.push(this.buffer.slice(0, pos));
+          }
         }
         this.length = 0;
         this.fp = 0;
@@ -179,6 +224,13 @@ export class Chunker {
     return out;
   }
 
+  /** Starts a new stream, keeping the buffers (cheaper than a new chunker per file). */
+  reset(): void {
+    this.length = 0;
+    this.fp = 0;
+    this.finished = false;
+  }
+
   /** Bytes of the unfinished chunk held in memory (always ≤ `max`). */
   get bufferedBytes(): number {
     return this.length;
@@ -186,10 +238,19 @@ export class Chunker {
 
   /** Ends the stream: returns the last chunk (shorter than `min` possibly), or none if empty. */
   finish(): Uint8Array[] {
+    return this.end(false);
+  }
+
+  /** {@link finish} returning a view of the chunker's buffer instead of a copy (see {@link pushViews}). */
+  finishViews(): Uint8Array[] {
+    return this.end(true);
+  }
+
+  private end(borrow: boolean): Uint8Array[] {
     if (this.finished) return [];
     this.finished = true;
     if (this.length === 0) return [];
-    const last = this.buffer.slice(0, this.length);
+    const last = borrow ? this.buffer.subarray(0, this.length) : this.buffer.slice(0, this.length);
     this.length = 0;
     return [last];
   }

@@ -11,12 +11,13 @@
  *   chunk stored under the wrong id is rejected with {@link IntegrityError}.
  *
  * Bulk work runs in WebCrypto (HMAC and AES-GCM at GB/s); keys are imported non-extractable once.
+ * Inputs are handed to WebCrypto as views, never copied first (WebCrypto copies what it reads).
  */
 import { deriveDataSubkey } from '../keys/derive.ts';
 import { bytesEqual, fromHex, ownBuffer, toHex } from '../encoding/bytes.ts';
 import { IntegrityError } from '../errors.ts';
 import type { ChunkId } from '../ids.ts';
-import { importAesKey, open, seal, type SealOptions } from './envelope.ts';
+import { cryptoInput, importAesKey, open, seal, sealInto, type SealOptions } from './envelope.ts';
 
 /** An encrypted chunk ready to be packed. */
 export interface SealedChunk {
@@ -44,7 +45,7 @@ export class ChunkCipher {
 
   /** The 32 raw bytes of the id of `plaintext`. */
   async idBytes(plaintext: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', this.dedupKey, ownBuffer(plaintext)));
+    return new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', this.dedupKey, cryptoInput(plaintext)));
   }
 
   /** The id of `plaintext`. */
@@ -52,8 +53,19 @@ export class ChunkCipher {
     return toHex(await this.idBytes(plaintext)) as ChunkId;
   }
 
-  private chunkKey(idBytes: Uint8Array): Promise<CryptoKey> {
+  /** The chunk's own AES-256-GCM key, HKDF(data key, "backpact/v1/chunk-key" ‖ id), imported. */
+  chunkKey(idBytes: Uint8Array): Promise<CryptoKey> {
     return importAesKey(deriveDataSubkey(this.dataKey, 'chunk', idBytes));
+  }
+
+  /**
+   * Seals a chunk into `out` at `offset` (`ENVELOPE_OVERHEAD` + length bytes) under `key`, its
+   * {@link chunkKey}: the same envelope as {@link sealWithId}, written in place. WebCrypto copies
+   * the plaintext during the call, so it may be reused when this returns; `out` is complete when
+   * the promise resolves.
+   */
+  sealInto(key: CryptoKey, plaintext: Uint8Array, out: Uint8Array, offset: number, options: SealOptions = {}): Promise<void> {
+    return sealInto(key, 'backpact/v1/chunk', plaintext, out, offset, options);
   }
 
   /** Computes the id and encrypts. `options.nonce` is for deterministic tests only. */

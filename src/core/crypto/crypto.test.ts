@@ -3,10 +3,10 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../encoding/bytes.ts';
-import { IntegrityError, MalformedError, UnsupportedVersionError } from '../errors.ts';
+import { IntegrityError, InvalidArgumentError, MalformedError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId } from '../ids.ts';
 import { ChunkCipher } from './chunk.ts';
-import { ENVELOPE_OVERHEAD, open, seal } from './envelope.ts';
+import { ENVELOPE_OVERHEAD, importAesKey, open, seal, sealInto } from './envelope.ts';
 import { taggedHash } from './hash.ts';
 
 const KEY = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
@@ -31,6 +31,21 @@ describe('envelope', () => {
     expect(toHex(env.subarray(1, 13))).toBe(toHex(NONCE));
     expect(toHex(await open(KEY, 'backpact/v1/chunk', env))).toBe(toHex(plaintext));
     expect(toHex(env)).toBe(golden.envelope);
+  });
+
+  it('seals in place (sealInto) to the same bytes, from a view that may change once the call returns', async () => {
+    const key = await importAesKey(KEY);
+    const backing = utf8('..hello, partner..');
+    const plaintext = backing.subarray(2, 16);
+    const expected = await seal(KEY, 'backpact/v1/chunk', plaintext, { nonce: NONCE });
+    const out = new Uint8Array(5 + expected.length + 3).fill(0xaa);
+    const done = sealInto(key, 'backpact/v1/chunk', plaintext, out, 5, { nonce: NONCE });
+    backing.fill(0); // WebCrypto copied the plaintext during the call
+    await done;
+    expect(toHex(out.subarray(5, 5 + expected.length))).toBe(toHex(expected));
+    expect([...out.subarray(0, 5), ...out.subarray(5 + expected.length)]).toEqual(new Array(8).fill(0xaa));
+    expect(await rejection(sealInto(key, 'backpact/v1/chunk', plaintext, out, out.length - expected.length + 1))).toBeInstanceOf(InvalidArgumentError);
+    expect(await rejection(sealInto(key, 'backpact/v1/chunk', plaintext, out, 0, { nonce: new Uint8Array(8) }))).toBeInstanceOf(InvalidArgumentError);
   });
 
   it('uses a fresh random nonce by default', async () => {

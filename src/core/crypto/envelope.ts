@@ -40,8 +40,25 @@ async function asCryptoKey(key: AesKey): Promise<CryptoKey> {
   return key instanceof Uint8Array ? importAesKey(key) : key;
 }
 
+/**
+ * `bytes` as WebCrypto input without copying: a view of an `ArrayBuffer` is passed as it is (any
+ * offset; WebCrypto copies what it reads when called), and only bytes over a `SharedArrayBuffer`
+ * are copied first.
+ */
+export function cryptoInput(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : ownBuffer(bytes);
+}
+
+const AD_CACHE = new Map<string, Uint8Array<ArrayBuffer>>();
+
 function associatedData(version: number, purpose: EnvelopePurpose): Uint8Array<ArrayBuffer> {
-  return concatBytes(new Uint8Array([version]), utf8(purpose)) as Uint8Array<ArrayBuffer>;
+  const key = `${version}:${purpose}`;
+  let ad = AD_CACHE.get(key);
+  if (!ad) {
+    ad = concatBytes(new Uint8Array([version]), utf8(purpose)) as Uint8Array<ArrayBuffer>;
+    AD_CACHE.set(key, ad);
+  }
+  return ad;
 }
 
 /** Options for {@link seal}. */
@@ -55,21 +72,37 @@ export interface SealOptions {
 
 /** Encrypts `plaintext` into a version-1 envelope for `purpose`. */
 export async function seal(key: AesKey, purpose: EnvelopePurpose, plaintext: Uint8Array, options: SealOptions = {}): Promise<Uint8Array> {
-  const nonce = options.nonce ?? globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  if (nonce.length !== NONCE_BYTES) throw new InvalidArgumentError(`nonce must be ${NONCE_BYTES} bytes`);
+  if (options.nonce && options.nonce.length !== NONCE_BYTES) throw new InvalidArgumentError(`nonce must be ${NONCE_BYTES} bytes`);
   const ck = await asCryptoKey(key);
-  const sealed = new Uint8Array(
-    await globalThis.crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv: ownBuffer(nonce), additionalData: associatedData(ENVELOPE_VERSION, purpose), tagLength: TAG_BYTES * 8 },
-      ck,
-      ownBuffer(plaintext),
-    ),
-  );
-  const out = new Uint8Array(1 + NONCE_BYTES + sealed.length);
-  out[0] = ENVELOPE_VERSION;
-  out.set(nonce, 1);
-  out.set(sealed, 1 + NONCE_BYTES);
+  const out = new Uint8Array(ENVELOPE_OVERHEAD + plaintext.length);
+  await sealInto(ck, purpose, plaintext, out, 0, options);
   return out;
+}
+
+/**
+ * {@link seal} written into `out` at `offset` (ENVELOPE_OVERHEAD + plaintext.length bytes), e.g.
+ * straight into a pack being built. WebCrypto copies the plaintext during this call, so the caller
+ * may reuse `plaintext` as soon as it returns; `out` is complete when the promise resolves. Same
+ * bytes as {@link seal}.
+ */
+export function sealInto(
+  key: CryptoKey, purpose: EnvelopePurpose, plaintext: Uint8Array, out: Uint8Array, offset: number, options: SealOptions = {},
+): Promise<void> {
+  const nonce = options.nonce ?? globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  if (nonce.length !== NONCE_BYTES) return Promise.reject(new InvalidArgumentError(`nonce must be ${NONCE_BYTES} bytes`));
+  if (!Number.isInteger(offset) || offset < 0 || out.length - offset < ENVELOPE_OVERHEAD + plaintext.length) {
+    return Promise.reject(new InvalidArgumentError('no room for the envelope'));
+  }
+  const sealed = globalThis.crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: cryptoInput(nonce), additionalData: associatedData(ENVELOPE_VERSION, purpose), tagLength: TAG_BYTES * 8 },
+    key,
+    cryptoInput(plaintext),
+  );
+  out[offset] = ENVELOPE_VERSION;
+  out.set(nonce, offset + 1);
+  return sealed.then((ciphertext) => {
+    out.set(new Uint8Array(ciphertext), offset + 1 + NONCE_BYTES);
+  });
 }
 
 /**
@@ -88,7 +121,7 @@ export async function open(key: AesKey, purpose: EnvelopePurpose, envelope: Uint
       await globalThis.crypto.subtle.decrypt(
         { name: 'AES-GCM', iv: envelope.slice(1, 1 + NONCE_BYTES), additionalData: associatedData(version, purpose), tagLength: TAG_BYTES * 8 },
         ck,
-        envelope.subarray(1 + NONCE_BYTES) as Uint8Array<ArrayBuffer>,
+        cryptoInput(envelope.subarray(1 + NONCE_BYTES)),
       ),
     );
   } catch (cause) {

@@ -7,6 +7,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8 } from '../encoding/bytes.ts';
+import { cryptoInput } from './envelope.ts';
 import { Sha256 } from './sha256.ts';
 
 /**
@@ -29,13 +30,23 @@ const NUL = new Uint8Array([0]);
  * extensions, against ≈0.4 GB/s in JavaScript), at the cost of one copy. Same result.
  */
 export async function taggedHashLarge(tag: string, data: Uint8Array): Promise<Uint8Array> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return taggedHash(tag, data);
   const prefix = utf8(tag);
   const message = new Uint8Array(prefix.length + 1 + data.length);
   message.set(prefix);
   message.set(data, prefix.length + 1);
-  return new Uint8Array(await subtle.digest('SHA-256', message));
+  return sha256Large(message);
+}
+
+/**
+ * Plain SHA-256 of a large input through WebCrypto where available (else in JavaScript). The
+ * input is not copied first (WebCrypto copies what it reads during the call, so the caller may
+ * change `message` as soon as this returns). To take a tagged hash of data without copying it,
+ * put the tag prefix (`utf8(tag) ‖ 0x00`) in the bytes just before it and hash the whole.
+ */
+export function sha256Large(message: Uint8Array): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return Promise.resolve(sha256(message));
+  return subtle.digest('SHA-256', cryptoInput(message)).then((d) => new Uint8Array(d));
 }
 
 /** HMAC-SHA256(key, part_1 ‖ … ‖ part_n). */

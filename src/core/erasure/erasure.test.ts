@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CodeParametersError, NotEnoughShardsError, ShardLengthError } from '../errors.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { gfBitMatrix, gfDiv, gfInv, gfInvertMatrix, gfMul } from './gf256.ts';
-import { codingMatrix, encode, PACKET_BYTES, reconstruct } from './index.ts';
+import { codingMatrix, encode, encodeInto, PACKET_BYTES, reconstruct } from './index.ts';
 
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 function prng(length: number, seed: number): Uint8Array {
@@ -221,6 +221,27 @@ describe('encode and reconstruct', () => {
     const out = reconstruct([null, data[1]!, null, data[3]!, parity[0]!, parity[1]!], k);
     expect(out[0]).toEqual(aligned[0]);
     expect(out[2]).toEqual(aligned[2]);
+  });
+
+  it('encodes into caller-provided parity arrays (one buffer, or unaligned) with the same bytes', () => {
+    for (const [k, m, length] of [[4, 2, 3 * 8 * PACKET_BYTES + 8 * 20 + 5], [3, 3, 100], [1, 2, 64], [5, 1, 0]] as const) {
+      const data = Array.from({ length: k }, (_, j) => prng(length, 70 + j));
+      const expected = encode(data, m);
+      // Data and parity as consecutive views of one buffer, parity written after the data.
+      const buffer = new Uint8Array((k + m) * length);
+      data.forEach((d, j) => buffer.set(d, j * length));
+      const views = Array.from({ length: k + m }, (_, i) => buffer.subarray(i * length, (i + 1) * length));
+      buffer.fill(0xee, k * length);
+      encodeInto(views.slice(0, k), views.slice(k));
+      expect(views.slice(k)).toEqual(expected);
+      // Parity at an odd offset is computed aside and copied in.
+      const odd = new Uint8Array(m * length + 1);
+      const oddViews = Array.from({ length: m }, (_, r) => odd.subarray(1 + r * length, 1 + (r + 1) * length));
+      encodeInto(data, oddViews);
+      expect(oddViews).toEqual(expected);
+    }
+    expect(() => encodeInto([new Uint8Array(8)], [new Uint8Array(9)])).toThrow(ShardLengthError);
+    expect(() => encodeInto([new Uint8Array(8)], [])).toThrow(CodeParametersError);
   });
 
   it('returns the present shards themselves and all shards when none is missing', () => {

@@ -94,17 +94,31 @@ function checkLengths(shards: readonly (Uint8Array | null)[]): number {
  * {@link ShardLengthError} when lengths differ.
  */
 export function encode(data: readonly Uint8Array[], parityCount: number): Uint8Array[] {
-  const k = data.length;
-  const m = parityCount;
-  checkCodeParameters(k, m);
+  checkCodeParameters(data.length, parityCount);
   const length = checkLengths(data);
+  const parity = Array.from({ length: parityCount }, () => new Uint8Array(Math.max(0, length)));
+  encodeInto(data, parity);
+  return parity;
+}
+
+/**
+ * {@link encode} writing into caller-provided parity arrays (m = `parity.length`, each as long as
+ * the data shards; every byte is overwritten, so they need no clearing). Lets a caller keep data and
+ * parity shards in one buffer, e.g. views of one padded pack, with no copy. Parity arrays must not
+ * overlap the data; ones not 4-byte aligned are computed aside and copied in. Same bytes as
+ * {@link encode}; same errors.
+ */
+export function encodeInto(data: readonly Uint8Array[], parity: readonly Uint8Array[]): void {
+  const k = data.length;
+  const m = parity.length;
+  checkCodeParameters(k, m);
+  const length = checkLengths([...data, ...parity]);
+  const out = parity.map((p) => (p.byteOffset % 4 === 0 ? p : new Uint8Array(length)));
   const c = codingMatrix(k, m);
-  const parity = Array.from({ length: m }, () => new Uint8Array(length));
-  const all = [...data, ...parity];
   const lay = layout(length);
   runLayout(
     cachedProgram(`e${k},${m}`, () => compileEncode(c, k, m)),
-    all,
+    [...data, ...out],
     lay,
   );
   for (let t = lay.byteStart; t < length; t++) {
@@ -112,10 +126,10 @@ export function encode(data: readonly Uint8Array[], parityCount: number): Uint8A
       const row = c[r]!;
       let acc = 0;
       for (let j = 0; j < k; j++) acc ^= gfMul(row[j]!, data[j]![t]!);
-      parity[r]![t] = acc;
+      out[r]![t] = acc;
     }
   }
-  return parity;
+  for (let r = 0; r < m; r++) if (out[r] !== parity[r]) parity[r]!.set(out[r]!);
 }
 
 /**

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ChunkCipher } from '../crypto/chunk.ts';
 import { ENVELOPE_OVERHEAD } from '../crypto/envelope.ts';
 import { bytesEqual, fromHex, toHex, utf8 } from '../encoding/bytes.ts';
-import { ChunkNotInPackError, IntegrityError, MalformedError, NotEnoughShardsError, UnsupportedVersionError } from '../errors.ts';
+import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, NotEnoughShardsError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId, PackId } from '../ids.ts';
 import { merkleRoot } from '../merkle/index.ts';
-import { chunkEnvelope, joinStripe, PackBuilder, packId, readPackHeader, shardId, shardLengthFor, stripePack, stripeRoots, verifyPackId, type Pack } from './index.ts';
+import { chunkEnvelope, codeInPlace, joinStripe, PACK_BUFFER_OFFSET, PackBuilder, packId, PackWriter, readPackHeader, shardId, shardIds, shardLengthFor, stripePack, stripeRoots, verifyPackId, type Pack } from './index.ts';
 
 const HEADER_KEY = fromHex('44'.repeat(32));
 const SHARD_NAME_KEY = fromHex('55'.repeat(32));
@@ -92,6 +92,49 @@ describe('packs', () => {
       if (p.entries.length > 1) expect(p.bytes.length).toBeLessThanOrEqual(target);
       expect(await readPackHeader(p.bytes, HEADER_KEY)).toEqual(p.entries);
     }
+  });
+
+  it('are built in place by PackWriter: same bytes as PackBuilder, id hashed in place, room for shards', async () => {
+    const cipher = await ChunkCipher.create(KEYS);
+    const sealed = await Promise.all([40_000, 30_000, 20_000].map((n, i) => cipher.seal(prng(n, 20 + i))));
+    const builder = new PackBuilder(HEADER_KEY, { headerNonce: counterNonces(7), targetBytes: 100_000 });
+    for (const c of sealed) expect(await builder.add(c)).toBeNull();
+    const viaBuilder = (await builder.flush())!;
+
+    const room = (n: number): number => shardLengthFor(n, 4) * 6;
+    const writer = new PackWriter(HEADER_KEY, { headerNonce: counterNonces(7), targetBytes: 100_000, room });
+    for (const c of sealed) {
+      expect(writer.mustCloseFor(c.envelope.length)).toBe(false);
+      const slot = writer.reserve(c.id, c.idBytes, c.envelope.length, c.plaintextLength);
+      slot.buffer.set(c.envelope, slot.offset);
+    }
+    expect(writer.mustCloseFor(10_000)).toBe(true);
+    expect(() => writer.reserve(sealed[0]!.id, sealed[0]!.idBytes, 10_000, 10_000 - ENVELOPE_OVERHEAD)).toThrow(InvalidArgumentError);
+    const written = (await writer.close())!;
+    expect(toHex(written.bytes)).toBe(toHex(viaBuilder.bytes));
+    expect(toHex(await written.idBytes)).toBe(viaBuilder.id);
+    expect(viaBuilder.id).toBe(await packId(viaBuilder.bytes));
+    expect(written.buffer.length).toBeGreaterThanOrEqual(PACK_BUFFER_OFFSET + room(written.bytes.length));
+    expect(await writer.close()).toBeNull();
+
+    // The shards are then cut in place: the same as stripePack of a copy of the pack.
+    const stripe = stripePack(viaBuilder.bytes, viaBuilder.id, 4, 2, SHARD_NAME_KEY);
+    const inPlace = codeInPlace(written.buffer, PACK_BUFFER_OFFSET, written.bytes.length, 4, 2);
+    expect(inPlace.shardLength).toBe(stripe.shardLength);
+    expect(inPlace.shards.map(toHex)).toEqual(stripe.shards.map(toHex));
+    expect(inPlace.shards.every((sh) => sh.buffer === written.buffer.buffer)).toBe(true);
+    expect(shardIds(SHARD_NAME_KEY, viaBuilder.id, 6)).toEqual(stripe.shardIds);
+    expect(() => codeInPlace(new Uint8Array(100), 0, 90, 4, 2)).toThrow(InvalidArgumentError);
+  });
+
+  it('move a pack far below the target (a file\'s last) to a buffer of its own size', async () => {
+    const cipher = await ChunkCipher.create(KEYS);
+    const writer = new PackWriter(HEADER_KEY, { targetBytes: 8 * 1024 * 1024 });
+    const c = await cipher.seal(prng(1000, 30));
+    writer.reserve(c.id, c.idBytes, c.envelope.length, c.plaintextLength).buffer.set(c.envelope, PACK_BUFFER_OFFSET + 1);
+    const written = (await writer.close())!;
+    expect(written.buffer.length).toBeLessThan(4096);
+    expect(await readPackHeader(written.bytes, HEADER_KEY)).toEqual(written.entries);
   });
 
   it('reject a tampered, truncated or unknown-version pack with typed errors', async () => {

@@ -18,12 +18,12 @@
  * holding a pack can check it against the id recorded in the manifest.
  */
 import { PACK_TARGET_BYTES, PACK_VERSION } from '../constants.ts';
-import { BinaryReader, BinaryWriter } from '../encoding/binary.ts';
-import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
-import { open, seal, ENVELOPE_OVERHEAD, type AesKey } from '../crypto/envelope.ts';
+import { BinaryReader } from '../encoding/binary.ts';
+import { bytesEqual, fromHex, toHex, utf8 } from '../encoding/bytes.ts';
+import { importAesKey, open, sealInto, ENVELOPE_OVERHEAD, type AesKey } from '../crypto/envelope.ts';
 import type { SealedChunk } from '../crypto/chunk.ts';
-import { taggedHashLarge } from '../crypto/hash.ts';
-import { ChunkNotInPackError, IntegrityError, MalformedError, UnsupportedVersionError } from '../errors.ts';
+import { sha256Large, taggedHashLarge } from '../crypto/hash.ts';
+import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId, PackId } from '../ids.ts';
 
 /** Tag of the pack id hash (FORMAT). */
@@ -74,70 +74,188 @@ function packSize(blobBytes: number, count: number): number {
 }
 
 /**
- * Collects sealed chunks into packs. {@link add} closes the current pack first when the chunk would
- * push it past the target, so packs are at most the target size unless a single chunk is larger
- * (then it gets a pack of its own). Holds at most one pack's chunks in memory.
+ * Where a pack starts in a {@link PackWriter} buffer. The pack-id tag prefix (`utf8(PACK_ID_TAG) ‖
+ * 0x00`) is written just before it, so the pack id is hashed in place, without copying the pack;
+ * 64 keeps the pack and the shards cut from it cache-line aligned.
  */
-export class PackBuilder {
-  private chunks: SealedChunk[] = [];
+export const PACK_BUFFER_OFFSET = 64;
+
+const PACK_ID_PREFIX = utf8(`${PACK_ID_TAG}\0`);
+
+/** Options of {@link PackWriter}. */
+export interface PackWriterOptions extends PackBuilderOptions {
+  /**
+   * Bytes the buffer must hold from {@link PACK_BUFFER_OFFSET} on for a pack of `packLength`
+   * bytes (at least `packLength`, never less for a longer pack; default `packLength`). The
+   * encoder asks for room for all k + m shards, so the padded pack is cut into data shards in
+   * place and the parity shards follow it in the same buffer.
+   */
+  room?: (packLength: number) => number;
+}
+
+/** A pack closed by {@link PackWriter.close}. */
+export interface WrittenPack {
+  /**
+   * The pack's buffer: the pack at {@link PACK_BUFFER_OFFSET}, then zeros up to at least
+   * `room(length)` bytes past that offset. The bytes before the offset are not part of the pack.
+   */
+  readonly buffer: Uint8Array;
+  /** The pack (a view of `buffer`). */
+  readonly bytes: Uint8Array;
+  readonly entries: readonly PackEntry[];
+  /**
+   * The pack id's 32 bytes, being hashed off the calling thread (WebCrypto took its copy when the
+   * pack was closed, so the buffer past the pack may be written meanwhile).
+   */
+  readonly idBytes: Promise<Uint8Array>;
+}
+
+/** Nothing to do (for promises whose rejection is handled elsewhere). */
+function ignore(): void {}
+
+/**
+ * Builds packs in place: the caller reserves a blob for each chunk envelope ({@link reserve}) and
+ * writes the envelope straight into the pack's buffer, e.g. with `sealInto`; no envelope or pack
+ * is ever copied. Same packs, byte for byte, as {@link PackBuilder} given the same envelopes (it
+ * is built on this). A pack's buffer is allocated when its first blob is reserved, large enough
+ * for the target size (or that blob's pack if larger) plus the room asked for, and handed over
+ * with the closed pack.
+ */
+export class PackWriter {
+  private buffer: Uint8Array | null = null;
+  private entries: PackEntry[] = [];
+  private ids: Uint8Array[] = [];
   private blobBytes = 0;
   private readonly target: number;
+  private readonly room: (packLength: number) => number;
+  private headerKey: Promise<CryptoKey> | null = null;
 
   constructor(
-    private readonly headerKey: AesKey,
-    private readonly options: PackBuilderOptions = {},
+    private readonly rawHeaderKey: AesKey,
+    private readonly options: PackWriterOptions = {},
   ) {
     this.target = options.targetBytes ?? PACK_TARGET_BYTES;
+    this.room = options.room ?? ((n) => n);
   }
 
   /** Bytes the open pack would have if closed now (0 when empty). */
   get pendingBytes(): number {
-    return this.chunks.length === 0 ? 0 : packSize(this.blobBytes, this.chunks.length);
+    return this.entries.length === 0 ? 0 : packSize(this.blobBytes, this.entries.length);
   }
 
   /** Number of chunks in the open pack. */
   get pendingChunks(): number {
-    return this.chunks.length;
+    return this.entries.length;
+  }
+
+  /** True when an envelope of `envelopeLength` bytes does not fit the open pack, which must be closed first. */
+  mustCloseFor(envelopeLength: number): boolean {
+    return this.entries.length > 0 && packSize(this.blobBytes + envelopeLength, this.entries.length + 1) > this.target;
+  }
+
+  /**
+   * Reserves the next blob of the open pack (opening one if needed) for the envelope of chunk `id`;
+   * returns where to write it: `envelopeLength` bytes of `buffer` from `offset`. Throws
+   * `InvalidArgumentError` when {@link mustCloseFor} says the pack must be closed first.
+   */
+  reserve(id: ChunkId, idBytes: Uint8Array, envelopeLength: number, plaintextLength: number): { buffer: Uint8Array; offset: number } {
+    if (this.mustCloseFor(envelopeLength)) throw new InvalidArgumentError('the open pack is full: close it first');
+    if (idBytes.length !== 32) throw new InvalidArgumentError('chunk ids are 32 bytes');
+    if (!this.buffer) {
+      const longest = Math.max(this.target, packSize(envelopeLength, 1));
+      this.buffer = new Uint8Array(PACK_BUFFER_OFFSET + Math.max(longest, this.room(longest)));
+    }
+    const offset = 1 + this.blobBytes;
+    this.entries.push({ id, offset, length: envelopeLength, plaintextLength });
+    this.ids.push(idBytes);
+    this.blobBytes += envelopeLength;
+    return { buffer: this.buffer, offset: PACK_BUFFER_OFFSET + offset };
+  }
+
+  /**
+   * Closes the open pack (resolves null when it is empty): the next {@link reserve} starts a new
+   * one at once. `written` is awaited first: pass the writes still in flight into this pack's
+   * blobs. Then the header is sealed in place and hashing of the pack id starts.
+   */
+  async close(written?: Promise<unknown>): Promise<WrittenPack | null> {
+    if (this.entries.length === 0) return null;
+    const entries = this.entries;
+    const ids = this.ids;
+    const blobBytes = this.blobBytes;
+    let buffer = this.buffer!;
+    this.entries = [];
+    this.ids = [];
+    this.blobBytes = 0;
+    this.buffer = null;
+    const length = packSize(blobBytes, entries.length);
+    const needed = PACK_BUFFER_OFFSET + Math.max(length, this.room(length));
+    await written;
+    // A pack far below the target (a file's last) moves to a buffer of its size.
+    if (needed <= buffer.length >> 1) {
+      const exact = new Uint8Array(needed);
+      exact.set(buffer.subarray(0, PACK_BUFFER_OFFSET + 1 + blobBytes));
+      buffer = exact;
+    }
+    const headerPlain = new Uint8Array(4 + entries.length * ENTRY_BYTES);
+    const hv = new DataView(headerPlain.buffer);
+    hv.setUint32(0, entries.length, true);
+    for (let i = 0, o = 4; i < entries.length; i++, o += ENTRY_BYTES) {
+      const e = entries[i]!;
+      headerPlain.set(ids[i]!, o);
+      hv.setUint32(o + 32, e.offset, true);
+      hv.setUint32(o + 36, e.length, true);
+      hv.setUint32(o + 40, e.plaintextLength, true);
+    }
+    const nonce = this.options.headerNonce?.();
+    this.headerKey ??= this.rawHeaderKey instanceof Uint8Array ? importAesKey(this.rawHeaderKey) : Promise.resolve(this.rawHeaderKey);
+    const headerAt = PACK_BUFFER_OFFSET + 1 + blobBytes;
+    await sealInto(await this.headerKey, 'backpact/v1/pack-header', headerPlain, buffer, headerAt, nonce ? { nonce } : {});
+    const end = PACK_BUFFER_OFFSET + length;
+    new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).setUint32(end - 4, end - 4 - headerAt, true);
+    buffer[PACK_BUFFER_OFFSET] = PACK_VERSION;
+    buffer.set(PACK_ID_PREFIX, PACK_BUFFER_OFFSET - PACK_ID_PREFIX.length);
+    const idBytes = sha256Large(buffer.subarray(PACK_BUFFER_OFFSET - PACK_ID_PREFIX.length, end));
+    idBytes.catch(ignore);
+    return { buffer, bytes: buffer.subarray(PACK_BUFFER_OFFSET, end), entries, idBytes };
+  }
+}
+
+/**
+ * Collects sealed chunks into packs. {@link add} closes the current pack first when the chunk would
+ * push it past the target, so packs are at most the target size unless a single chunk is larger
+ * (then it gets a pack of its own). Holds at most one pack in memory. A pack's `bytes` is a view
+ * into a buffer that also holds the pack-id tag prefix before it (see {@link PackWriter}).
+ */
+export class PackBuilder {
+  private readonly writer: PackWriter;
+
+  constructor(headerKey: AesKey, options: PackBuilderOptions = {}) {
+    this.writer = new PackWriter(headerKey, options);
+  }
+
+  /** Bytes the open pack would have if closed now (0 when empty). */
+  get pendingBytes(): number {
+    return this.writer.pendingBytes;
+  }
+
+  /** Number of chunks in the open pack. */
+  get pendingChunks(): number {
+    return this.writer.pendingChunks;
   }
 
   /** Adds a chunk; resolves the pack it closed to make room, if any. */
   async add(chunk: SealedChunk): Promise<Pack | null> {
-    let closed: Pack | null = null;
-    if (this.chunks.length > 0 && packSize(this.blobBytes + chunk.envelope.length, this.chunks.length + 1) > this.target) {
-      closed = await this.flush();
-    }
-    this.chunks.push(chunk);
-    this.blobBytes += chunk.envelope.length;
+    const closed = this.writer.mustCloseFor(chunk.envelope.length) ? await this.flush() : null;
+    const slot = this.writer.reserve(chunk.id, chunk.idBytes, chunk.envelope.length, chunk.plaintextLength);
+    slot.buffer.set(chunk.envelope, slot.offset);
     return closed;
   }
 
   /** Closes the open pack; resolves null when it is empty. */
   async flush(): Promise<Pack | null> {
-    if (this.chunks.length === 0) return null;
-    const chunks = this.chunks;
-    this.chunks = [];
-    const blobBytes = this.blobBytes;
-    this.blobBytes = 0;
-    const entries: PackEntry[] = [];
-    const header = new BinaryWriter().u32(chunks.length);
-    let offset = 1;
-    for (const c of chunks) {
-      entries.push({ id: c.id, offset, length: c.envelope.length, plaintextLength: c.plaintextLength });
-      header.raw(c.idBytes).u32(offset).u32(c.envelope.length).u32(c.plaintextLength);
-      offset += c.envelope.length;
-    }
-    const nonce = this.options.headerNonce?.();
-    const headerEnvelope = await seal(this.headerKey, 'backpact/v1/pack-header', header.finish(), nonce ? { nonce } : {});
-    const bytes = new Uint8Array(1 + blobBytes + headerEnvelope.length + 4);
-    bytes[0] = PACK_VERSION;
-    let o = 1;
-    for (const c of chunks) {
-      bytes.set(c.envelope, o);
-      o += c.envelope.length;
-    }
-    bytes.set(headerEnvelope, o);
-    new DataView(bytes.buffer).setUint32(bytes.length - 4, headerEnvelope.length, true);
-    return { id: await packId(bytes), bytes, entries };
+    const written = await this.writer.close();
+    if (!written) return null;
+    return { id: toHex(await written.idBytes) as PackId, bytes: written.bytes, entries: written.entries };
   }
 }
 

@@ -11,7 +11,7 @@
 import { SHARD_ALIGN_BYTES } from '../constants.ts';
 import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
 import { hmacSha256 } from '../crypto/hash.ts';
-import { encode, reconstruct } from '../erasure/index.ts';
+import { encodeInto, reconstruct } from '../erasure/index.ts';
 import { checkCodeParameters } from '../erasure/matrix.ts';
 import { IntegrityError, InvalidArgumentError } from '../errors.ts';
 import type { PackId, ShardId } from '../ids.ts';
@@ -48,20 +48,32 @@ export function shardLengthFor(packLength: number, k: number): number {
 /** Codes `pack` (with id `id`) into k + m shards. Throws for invalid (k, m). */
 export function stripePack(pack: Uint8Array, id: PackId, k: number, m: number, shardNameKey: Uint8Array): Stripe {
   checkCodeParameters(k, m);
-  const shardLength = shardLengthFor(pack.length, k);
-  const padded = new Uint8Array(shardLength * k);
-  padded.set(pack);
-  const data = Array.from({ length: k }, (_, i) => padded.subarray(i * shardLength, (i + 1) * shardLength));
-  const shards = [...data, ...encode(data, m)];
-  return {
-    packId: id,
-    packLength: pack.length,
-    dataCount: k,
-    parityCount: m,
-    shardLength,
-    shards,
-    shardIds: shards.map((_, i) => shardId(shardNameKey, id, i)),
-  };
+  const buffer = new Uint8Array(shardLengthFor(pack.length, k) * (k + m));
+  buffer.set(pack);
+  const { shardLength, shards } = codeInPlace(buffer, 0, pack.length, k, m);
+  return { packId: id, packLength: pack.length, dataCount: k, parityCount: m, shardLength, shards, shardIds: shardIds(shardNameKey, id, k + m) };
+}
+
+/**
+ * Codes a pack lying at `offset` in `buffer` in place: the k data shards are views of the padded
+ * pack, and the m parity shards are computed into the views that follow (so `buffer` must hold
+ * (k + m) · {@link shardLengthFor}(packLength, k) bytes from `offset`; the padding after the pack
+ * is zeroed here). Returns the k + m shard views, the same bytes {@link stripePack} gives. For
+ * packs built in place (`PackWriter` with room for the shards): no copy at all.
+ */
+export function codeInPlace(buffer: Uint8Array, offset: number, packLength: number, k: number, m: number): { shardLength: number; shards: Uint8Array[] } {
+  checkCodeParameters(k, m);
+  const shardLength = shardLengthFor(packLength, k);
+  if (!Number.isInteger(offset) || offset < 0 || buffer.length - offset < shardLength * (k + m)) throw new InvalidArgumentError('no room for the shards');
+  buffer.fill(0, offset + packLength, offset + shardLength * k);
+  const shards = Array.from({ length: k + m }, (_, i) => buffer.subarray(offset + i * shardLength, offset + (i + 1) * shardLength));
+  encodeInto(shards.slice(0, k), shards.slice(k));
+  return { shardLength, shards };
+}
+
+/** Ids of shards 0 … n − 1 of pack `pack`. */
+export function shardIds(shardNameKey: Uint8Array, pack: PackId, n: number): ShardId[] {
+  return Array.from({ length: n }, (_, i) => shardId(shardNameKey, pack, i));
 }
 
 /** Merkle roots of a stripe's shards, in shard order. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedError } from '../errors.ts';
-import { MAX_SHARD_BYTES, parseOfferReply, parsePartnerRequest } from './messages.ts';
+import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, parseHolderReply, parseOfferReply, parsePartnerRequest } from './messages.ts';
 
 const shard = 'ab'.repeat(32);
 
@@ -51,5 +51,35 @@ describe('partner messages', () => {
         expect(err).toBeInstanceOf(MalformedError);
       }
     }), { numRuns: 2000 });
+  });
+
+  it('parses the holder replies a backup reads, strictly and by the type expected', () => {
+    expect(parseHolderReply('shard.stored', { type: 'shard.stored', shard })).toEqual({ type: 'shard.stored', shard });
+    expect(parseHolderReply('shard.data', { type: 'shard.data', size: 5 })).toEqual({ type: 'shard.data', size: 5 });
+    expect(parseHolderReply('root.stored', { type: 'root.stored', seq: 3 })).toEqual({ type: 'root.stored', seq: 3 });
+    expect(parseHolderReply('root.record', { type: 'root.record', record: null })).toEqual({ type: 'root.record', record: null });
+    expect(parseHolderReply('root.record', { type: 'root.record', record: 'AQID' })).toEqual({ type: 'root.record', record: 'AQID' });
+    for (const [expected, bad] of [
+      ['shard.stored', { type: 'shard.data', size: 1 }],
+      ['shard.stored', { type: 'shard.stored', shard: 'nope' }],
+      ['shard.data', { type: 'shard.data', size: MAX_SHARD_BYTES + 1 }],
+      ['root.stored', { type: 'root.stored', seq: -1 }],
+      ['root.record', { type: 'root.record', record: 'not base64!' }],
+      ['root.record', { type: 'root.record', record: 'A'.repeat(MAX_ROOT_RECORD_BYTES * 2) }],
+      ['root.record', { type: 'root.record' }],
+      ['root.record', null],
+    ] as const) {
+      expect(() => parseHolderReply(expected, bad), JSON.stringify(bad).slice(0, 80)).toThrow(MalformedError);
+    }
+  });
+
+  it('never throws anything but MalformedError on arbitrary holder replies', () => {
+    fc.assert(fc.property(fc.constantFrom('shard.stored', 'shard.data', 'root.stored', 'root.record'), fc.anything(), (t, x) => {
+      try {
+        parseHolderReply(t, x);
+      } catch (err) {
+        expect(err).toBeInstanceOf(MalformedError);
+      }
+    }), { numRuns: 1000 });
   });
 });

@@ -150,3 +150,46 @@ export function parseOfferReply(x: unknown): OfferReply {
       fail('unknown decision');
   }
 }
+
+/** The holder's answers the owner's backup and restore read (one per request type). */
+export type HolderReply =
+  | { type: 'shard.stored'; shard: string }
+  | { type: 'shard.data'; size: number }
+  | { type: 'root.stored'; seq: number }
+  | { type: 'root.record'; record: string | null };
+
+/**
+ * Parses a holder's answer, which must be of type `expected` (the answer to the request sent).
+ * Throws {@link MalformedError}: a wrong type, a bad shard id, size or seq, or a record that is
+ * not base64url or is too large.
+ */
+export function parseHolderReply<T extends HolderReply['type']>(expected: T, x: unknown): Extract<HolderReply, { type: T }> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) fail('not an object');
+  const o = x as Json;
+  if (o.type !== expected) fail(`expected ${expected}, got ${JSON.stringify(String(o.type)).slice(0, 40)}`);
+  let reply: HolderReply;
+  switch (expected as HolderReply['type']) {
+    case 'shard.stored':
+      reply = { type: 'shard.stored', shard: str(o, 'shard', SHARD_ID) };
+      break;
+    case 'shard.data':
+      reply = { type: 'shard.data', size: int(o, 'size', 0, MAX_SHARD_BYTES) };
+      break;
+    case 'root.stored':
+      reply = { type: 'root.stored', seq: int(o, 'seq', 0, Number.MAX_SAFE_INTEGER) };
+      break;
+    case 'root.record': {
+      if (o.record === null) {
+        reply = { type: 'root.record', record: null };
+        break;
+      }
+      const record = str(o, 'record', B64URL);
+      if (record.length > Math.ceil((MAX_ROOT_RECORD_BYTES * 4) / 3)) fail('root record too large');
+      reply = { type: 'root.record', record };
+      break;
+    }
+    default:
+      fail('unknown reply type');
+  }
+  return reply as Extract<HolderReply, { type: T }>;
+}

@@ -6,18 +6,35 @@
  * 2. {@link PackEncoder} (one per worker, parallel): new chunks → AES-256-GCM envelopes → packs →
  *    k + m shards with ids and Merkle roots ({@link EncodedPack}), ready to place.
  *
- * {@link encodeStream} runs both in one thread. Memory is bounded: the chunker holds at most one
- * maximum-size chunk, a PackEncoder at most one pack.
+ * {@link encodeStream} runs both in one thread. Memory is bounded: the chunker holds at most two
+ * maximum-size chunks, a PackEncoder at most two packs (one filling, one being coded) and
+ * {@link MAX_SEALS_IN_FLIGHT} chunk encryptions.
+ *
+ * Performance (see bench/core-pipeline.bench.ts and docs/DESIGN.md §4.14): the bulk work is
+ * WebCrypto (HMAC ids, AES-GCM, the SHA-256 pack id), FastCDC and the Reed-Solomon kernel; the rest
+ * is kept to no copies and few allocations, because large short-lived ArrayBuffers cost more in
+ * page faults and garbage collection than the copying itself:
+ * - chunks reach WebCrypto as views of the input or of the chunker's buffer (`pushViews`); WebCrypto
+ *   copies what it reads during the call, so views may be reused as soon as a call returns;
+ * - each pack is one buffer: envelopes are sealed straight into it (`sealInto`), the pack id is
+ *   hashed in place (tag prefix written before the pack), the data shards are views of the padded
+ *   pack and the parity shards are computed into the same buffer right after it;
+ * - WebCrypto runs off the JavaScript thread, so encryption of a chunk overlaps the chunking and id
+ *   of the next, and hashing of a pack's id overlaps its Reed-Solomon coding.
  */
 import { Chunker, type ChunkerOptions } from '../chunking/fastcdc.ts';
-import { ChunkCipher, type SealedChunk } from '../crypto/chunk.ts';
-import { importAesKey } from '../crypto/envelope.ts';
+import { ChunkCipher } from '../crypto/chunk.ts';
+import { ENVELOPE_OVERHEAD, importAesKey } from '../crypto/envelope.ts';
 import { toHex } from '../encoding/bytes.ts';
 import type { ChunkId, PackId, ShardId } from '../ids.ts';
 import { deriveDataSubkey } from '../keys/derive.ts';
-import { PackBuilder, type Pack, type PackEntry } from '../pack/pack.ts';
-import { stripePack, stripeRoots } from '../pack/shards.ts';
+import { merkleRoot } from '../merkle/index.ts';
+import { PACK_BUFFER_OFFSET, PackWriter, type PackEntry, type WrittenPack } from '../pack/pack.ts';
+import { codeInPlace, shardIds, shardLengthFor } from '../pack/shards.ts';
 import { checkCodeParameters } from '../erasure/matrix.ts';
+
+/** Chunk encryptions a {@link PackEncoder} keeps in flight before it waits for the oldest. */
+export const MAX_SEALS_IN_FLIGHT = 4;
 
 /** Keys the encoder needs (a subset of `UserKeys`). */
 export interface EncoderKeys {
@@ -37,12 +54,12 @@ export interface FoundChunk {
 
 /** Splits a stream of files into chunks with ids, deduplicating within the backup. */
 export class ChunkStage {
-  private chunker: Chunker;
+  private readonly chunker: Chunker;
   private readonly seen: Set<string>;
 
   private constructor(
     private readonly cipher: ChunkCipher,
-    private readonly options: ChunkerOptions | undefined,
+    options: ChunkerOptions | undefined,
     known: Iterable<string>,
   ) {
     this.chunker = new Chunker(options);
@@ -58,6 +75,7 @@ export class ChunkStage {
   }
 
   private async identify(chunks: Uint8Array[]): Promise<FoundChunk[]> {
+    // Every HMAC is started before any is awaited: WebCrypto runs them off this thread, together.
     const ids = await Promise.all(chunks.map((c) => this.cipher.idBytes(c)));
     return chunks.map((data, i) => {
       const idBytes = ids[i]!;
@@ -73,10 +91,26 @@ export class ChunkStage {
     return this.identify(this.chunker.push(piece));
   }
 
+  /**
+   * {@link push} without copying chunks: each `data` is a view of `piece` or of the chunker's
+   * buffer, valid only until the next call on this stage (see `Chunker.pushViews`). For callers
+   * that consume chunks at once, like {@link encodeStream}; others want {@link push}.
+   */
+  pushViews(piece: Uint8Array): Promise<FoundChunk[]> {
+    return this.identify(this.chunker.pushViews(piece));
+  }
+
   /** Ends the current file (its last chunk is returned) and gets ready for the next one. */
-  async endFile(): Promise<FoundChunk[]> {
+  endFile(): Promise<FoundChunk[]> {
     const last = this.chunker.finish();
-    this.chunker = new Chunker(this.options);
+    this.chunker.reset();
+    return this.identify(last);
+  }
+
+  /** {@link endFile} with the last chunk as a view, valid until the next call (see {@link pushViews}). */
+  endFileViews(): Promise<FoundChunk[]> {
+    const last = this.chunker.finishViews();
+    this.chunker.reset();
     return this.identify(last);
   }
 }
@@ -90,7 +124,10 @@ export interface EncodedPack {
   readonly dataCount: number;
   readonly parityCount: number;
   readonly shardLength: number;
-  /** k data shards then m parity shards. */
+  /**
+   * k data shards then m parity shards: views of one buffer per pack (transfer it once; copy a
+   * shard, e.g. `slice()`, to keep it on its own).
+   */
   readonly shards: Uint8Array[];
   readonly shardIds: ShardId[];
   /** Merkle root of each shard (empty only when the encoder was told not to compute them). */
@@ -112,11 +149,26 @@ export interface PackEncoderOptions {
   merkleRoots?: boolean;
 }
 
-/** Seals chunks, packs them and codes each closed pack. */
+/** Nothing to do (for promises whose rejection is handled elsewhere). */
+function ignore(): void {}
+
+/**
+ * Seals chunks, packs them and codes each closed pack. Work runs pipelined: a chunk's encryption
+ * goes on while the caller moves on, a closed pack is coded while the next one fills. Calls
+ * must not overlap (await each before the next); {@link flush} waits for everything.
+ */
 export class PackEncoder {
+  /** Encryptions into the open pack not yet awaited by its closing. */
+  private sealing: Promise<void>[] = [];
+  /** The latest encryptions, oldest first, to bound how many are in flight. */
+  private readonly inFlight: Promise<void>[] = [];
+  /** Coding of the last closed pack (settles, never rejects). */
+  private coding: Promise<unknown> = Promise.resolve();
+  private failure: { error: unknown } | null = null;
+
   private constructor(
     private readonly cipher: ChunkCipher,
-    private readonly builder: PackBuilder,
+    private readonly writer: PackWriter,
     private readonly shardNameKey: Uint8Array,
     private readonly k: number,
     private readonly m: number,
@@ -125,52 +177,102 @@ export class PackEncoder {
 
   /** Creates an encoder; throws `CodeParametersError` for invalid k, m. */
   static async create(keys: EncoderKeys, options: PackEncoderOptions): Promise<PackEncoder> {
-    checkCodeParameters(options.dataCount, options.parityCount);
+    const k = options.dataCount;
+    const m = options.parityCount;
+    checkCodeParameters(k, m);
     const headerKey = await importAesKey(deriveDataSubkey(keys.dataKey, 'packHeader'));
-    const builder = new PackBuilder(headerKey, options.packTargetBytes !== undefined ? { targetBytes: options.packTargetBytes } : {});
-    return new PackEncoder(await ChunkCipher.create(keys), builder, keys.shardNameKey.slice(), options.dataCount, options.parityCount, options.merkleRoots ?? true);
+    const writer = new PackWriter(headerKey, {
+      ...(options.packTargetBytes !== undefined ? { targetBytes: options.packTargetBytes } : {}),
+      // Room for every shard after the pack: data shards are the padded pack, parity follows.
+      room: (length) => shardLengthFor(length, k) * (k + m),
+    });
+    return new PackEncoder(await ChunkCipher.create(keys), writer, keys.shardNameKey.slice(), k, m, options.merkleRoots ?? true);
   }
 
   /** Seals one chunk (its id already computed by {@link ChunkStage}) and packs it. */
   async add(data: Uint8Array, idBytes?: Uint8Array): Promise<EncodedPack | null> {
-    const sealed: SealedChunk = idBytes ? await this.cipher.sealWithId(data, idBytes) : await this.cipher.seal(data);
-    const closed = await this.builder.add(sealed);
-    return closed ? this.code(closed) : null;
+    const closed = await this.start(data, idBytes ?? (await this.cipher.idBytes(data)));
+    return closed ? await closed.pack : null;
   }
 
   /**
-   * Seals a batch of chunks (ids already computed) concurrently — WebCrypto runs them off this
-   * thread, so they overlap each other and the coding of packs — then packs them in order.
-   * Resolves the packs this closed, coded. Same result as calling {@link add} for each in order.
+   * Seals a batch of chunks (ids already computed) — WebCrypto runs them off this thread, so they
+   * overlap each other and the coding of packs — and packs them in order. Resolves the packs this
+   * closed, coded. Same result as calling {@link add} for each in order.
    */
   async addBatch(chunks: readonly { data: Uint8Array; idBytes: Uint8Array }[]): Promise<EncodedPack[]> {
-    const sealed = await Promise.all(chunks.map((c) => this.cipher.sealWithId(c.data, c.idBytes)));
-    const packs: EncodedPack[] = [];
-    for (const s of sealed) {
-      const closed = await this.builder.add(s);
-      if (closed) packs.push(this.code(closed));
+    const closed: Promise<EncodedPack>[] = [];
+    for (const c of chunks) {
+      const pack = await this.start(c.data, c.idBytes);
+      if (pack) closed.push(pack.pack);
     }
-    return packs;
+    return Promise.all(closed);
   }
 
-  /** Closes and codes the open pack, if any. */
+  /**
+   * Starts sealing one chunk into the open pack, closing that pack first when the chunk does not
+   * fit. Resolves as soon as WebCrypto has taken its copy of `data` (the caller may then reuse
+   * it), with the pack this closed, if any, as a promise of it coded (wrapped, so that awaiting
+   * this call does not wait for the coding). Used by {@link encodeStream} to keep going while
+   * packs are coded; {@link add} waits for the pack.
+   */
+  async start(data: Uint8Array, idBytes: Uint8Array): Promise<{ readonly pack: Promise<EncodedPack> } | null> {
+    this.throwIfFailed();
+    const envelopeLength = ENVELOPE_OVERHEAD + data.length;
+    let closed: Promise<EncodedPack> | null = null;
+    if (this.writer.mustCloseFor(envelopeLength)) {
+      // At most one pack being coded while the next fills.
+      await this.coding;
+      this.throwIfFailed();
+      closed = this.closePack();
+    }
+    const slot = this.writer.reserve(toHex(idBytes) as ChunkId, idBytes, envelopeLength, data.length);
+    const key = await this.cipher.chunkKey(idBytes);
+    const sealed = this.cipher.sealInto(key, data, slot.buffer, slot.offset);
+    sealed.catch(ignore);
+    this.sealing.push(sealed);
+    this.inFlight.push(sealed);
+    if (this.inFlight.length > MAX_SEALS_IN_FLIGHT) await this.inFlight.shift();
+    return closed ? { pack: closed } : null;
+  }
+
+  /** Closes and codes the open pack, if any (after everything started before). */
   async flush(): Promise<EncodedPack | null> {
-    const closed = await this.builder.flush();
-    return closed ? this.code(closed) : null;
+    this.throwIfFailed();
+    const pack = this.writer.pendingChunks > 0 ? this.closePack() : null;
+    this.inFlight.length = 0;
+    const done = pack ? await pack : null;
+    await this.coding;
+    this.throwIfFailed();
+    return done;
   }
 
-  private code(pack: Pack): EncodedPack {
-    const stripe = stripePack(pack.bytes, pack.id, this.k, this.m, this.shardNameKey);
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private closePack(): Promise<EncodedPack> {
+    const written = this.writer.close(Promise.all(this.sealing));
+    this.sealing = [];
+    const coded = written.then((w) => this.code(w!));
+    this.coding = coded.catch((error: unknown) => void (this.failure ??= { error }));
+    return coded;
+  }
+
+  private async code(pack: WrittenPack): Promise<EncodedPack> {
+    // Reed-Solomon here while WebCrypto hashes the pack id.
+    const { shardLength, shards } = codeInPlace(pack.buffer, PACK_BUFFER_OFFSET, pack.bytes.length, this.k, this.m);
+    const packId = toHex(await pack.idBytes) as PackId;
     return {
-      packId: pack.id,
+      packId,
       length: pack.bytes.length,
       entries: pack.entries,
       dataCount: this.k,
       parityCount: this.m,
-      shardLength: stripe.shardLength,
-      shards: stripe.shards,
-      shardIds: stripe.shardIds,
-      merkleRoots: this.withRoots ? stripeRoots(stripe) : [],
+      shardLength,
+      shards,
+      shardIds: shardIds(this.shardNameKey, packId, this.k + this.m),
+      merkleRoots: this.withRoots ? shards.map((s) => merkleRoot(s)) : [],
     };
   }
 }
@@ -185,27 +287,36 @@ export interface EncodedFile {
 }
 
 /**
- * Encodes one file in the calling thread: `pieces` are its bytes in order (any sizes). The open
- * pack is flushed at the end when `flush` is true (the default), so all its chunks are in `packs`.
+ * Encodes one file in the calling thread: `pieces` are its bytes in order (any sizes; each is read
+ * before the next is asked for and not kept). The open pack is flushed at the end when `flush` is
+ * true (the default), so all its chunks are in `packs`.
  */
 export async function encodeStream(
   pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, stage: ChunkStage, encoder: PackEncoder, flush = true,
 ): Promise<EncodedFile> {
   const chunks: ChunkId[] = [];
-  const packs: EncodedPack[] = [];
+  const coded: Promise<EncodedPack>[] = [];
   let size = 0;
+  // Chunks are views, valid until the next call on the stage: each is handed to the encoder
+  // (which lets WebCrypto copy it) before the next piece is chunked.
   const take = async (found: FoundChunk[]): Promise<void> => {
     for (const c of found) {
       chunks.push(c.id);
       size += c.length;
       if (c.data) {
-        const pack = await encoder.add(c.data, c.idBytes);
-        if (pack) packs.push(pack);
+        const closed = await encoder.start(c.data, c.idBytes);
+        if (closed) coded.push(closed.pack);
       }
     }
   };
-  for await (const piece of pieces) await take(await stage.push(piece));
-  await take(await stage.endFile());
+  try {
+    for await (const piece of pieces) await take(await stage.pushViews(piece));
+    await take(await stage.endFileViews());
+  } finally {
+    // Packs that failed make the encoder throw; do not leave their promises unobserved.
+    for (const p of coded) p.catch(ignore);
+  }
+  const packs = await Promise.all(coded);
   if (flush) {
     const last = await encoder.flush();
     if (last) packs.push(last);

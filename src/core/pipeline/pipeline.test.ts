@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesEqual, concatBytes, fromHex } from '../encoding/bytes.ts';
-import { NotEnoughShardsError } from '../errors.ts';
+import { InvalidArgumentError, NotEnoughShardsError } from '../errors.ts';
 import type { ChunkId, PeerId } from '../ids.ts';
 import { deriveUserKeys } from '../keys/derive.ts';
 import { identityFromPrivateKey } from '../keys/identity.ts';
@@ -87,6 +87,61 @@ describe('pipeline', () => {
     }
     const p0 = packs[0]!;
     await expect(decoder.openPack([null, null, null, ...p0.shards.slice(3)], { packId: p0.packId, length: p0.length, dataCount: k })).rejects.toBeInstanceOf(NotEnoughShardsError);
+  });
+
+  it('pipelines many small packs (coded while the next fills) with the same layout as add() and addBatch()', async () => {
+    const chunking = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+    const options = { dataCount: 3, parityCount: 2, packTargetBytes: 300_000 };
+    const data = prng(3 * 1024 * 1024 + 5, 21);
+    const stage = await ChunkStage.create(KEYS, [], chunking);
+    const streamed = await encodeStream(pieces(data, 100_000), stage, await PackEncoder.create(KEYS, options));
+    expect(streamed.size).toBe(data.length);
+    expect(streamed.packs.length).toBeGreaterThan(8);
+
+    // The same chunks through add() one by one and through addBatch(): same packs but for nonces.
+    const again = await ChunkStage.create(KEYS, [], chunking);
+    const found = [...(await again.push(data)), ...(await again.endFile())];
+    const byAdd = await PackEncoder.create(KEYS, options);
+    const addPacks: EncodedPack[] = [];
+    for (const c of found) {
+      const p = await byAdd.add(c.data!, c.idBytes);
+      if (p) addPacks.push(p);
+    }
+    addPacks.push((await byAdd.flush())!);
+    const byBatch = await PackEncoder.create(KEYS, options);
+    const batchPacks = await byBatch.addBatch(found.map((c) => ({ data: c.data!, idBytes: c.idBytes })));
+    batchPacks.push((await byBatch.flush())!);
+    const layout = (packs: EncodedPack[]): unknown => packs.map((p) => [p.length, p.shardLength, p.entries]);
+    expect(layout(addPacks)).toEqual(layout(streamed.packs));
+    expect(layout(batchPacks)).toEqual(layout(streamed.packs));
+    expect(await byAdd.flush()).toBeNull();
+
+    const decoder = await PackDecoder.create(KEYS);
+    const restored: Uint8Array[] = [];
+    for (const p of streamed.packs) {
+      expect(p.length).toBeLessThanOrEqual(options.packTargetBytes);
+      expect(p.shards.every((s) => s.length === p.shardLength)).toBe(true);
+      const shards: (Uint8Array | null)[] = p.shards.map((s) => s.slice());
+      shards[0] = null;
+      shards[4] = null;
+      const opened = await decoder.openPack(shards, { packId: p.packId, length: p.length, dataCount: 3, merkleRoots: p.merkleRoots });
+      for (const e of p.entries) restored.push(await decoder.chunk(opened, e.id));
+    }
+    expect(bytesEqual(concatBytes(...restored), data)).toBe(true);
+    expect(streamed.chunks).toEqual(streamed.packs.flatMap((p) => p.entries.map((e) => e.id)));
+  });
+
+  it('rejects a malformed chunk id without disturbing the pack being filled', async () => {
+    const encoder = await PackEncoder.create(KEYS, { dataCount: 2, parityCount: 1 });
+    const stage = await ChunkStage.create(KEYS, [], { min: 64, avg: 256, max: 1024 });
+    const [a, b] = await stage.push(prng(3000, 22));
+    expect(await encoder.add(a!.data!, a!.idBytes)).toBeNull();
+    await expect(encoder.add(b!.data!, new Uint8Array(31))).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await encoder.add(b!.data!, b!.idBytes)).toBeNull();
+    const pack = (await encoder.flush())!;
+    expect(pack.entries.map((e) => e.id)).toEqual([a!.id, b!.id]);
+    const opened = await (await PackDecoder.create(KEYS)).openPack(pack.shards, { packId: pack.packId, length: pack.length, dataCount: 2 });
+    expect(opened.entries).toEqual(pack.entries);
   });
 
   it('carries a whole backup through manifest, root record and back (restore from the phrase keys)', async () => {

@@ -1,0 +1,64 @@
+/**
+ * The issue's full round trip: an owner backs up a tree of more than 300 files — empty files, an
+ * empty folder, Unicode and spaced names, compressible and random content, and one 128 MiB file —
+ * to three partners; the owner's device is discarded; one partner goes offline; a new device
+ * restores with the phrase. Restoring one small file fetches only the packs it uses; restoring
+ * everything gives back every path with the same SHA-256.
+ */
+import { expect, test } from './fixtures.ts';
+import { backUp, fileHash, generateTree, ownerWithPartners, restoreAndSave, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
+import { restoreIdentity } from './helpers/onboarding.ts';
+
+const BIG = 128 * 1024 * 1024;
+
+function tree(): TreeSpec[] {
+  const spec: TreeSpec[] = [];
+  for (let i = 0; i < 120; i++) spec.push({ path: `docs/notes ${String(i).padStart(3, '0')}.txt`, kind: 'file', size: 500 + i * 211, content: 'text', seed: i });
+  for (let i = 0; i < 100; i++) spec.push({ path: `données/été/photo-${i}.raw`, kind: 'file', size: 1000 + i * 1733, content: 'random', seed: 1000 + i });
+  for (let i = 0; i < 40; i++) spec.push({ path: `empty/file ${i}`, kind: 'file', size: 0, seed: 2000 + i });
+  for (let i = 0; i < 45; i++) spec.push({ path: `mixed/日本語 ${i}/data.bin`, kind: 'file', size: 200_000 + i * 37_000, content: i % 2 ? 'random' : 'zeros', seed: 3000 + i });
+  spec.push({ path: 'an empty folder', kind: 'directory' });
+  spec.push({ path: 'video/big movie.bin', kind: 'file', size: BIG, content: 'random', seed: 9 });
+  return spec;
+}
+
+test('a tree of 300+ files with a 128 MiB file restores on a new device with one partner offline', async ({ openPeers }) => {
+  test.setTimeout(420_000);
+  const [owner, ...partners] = await openPeers(4);
+  const phrase = await ownerWithPartners(owner, partners, ['Ana', 'Ben', 'Cleo']);
+  const spec = tree();
+  expect(spec.filter((e) => e.kind === 'file').length).toBeGreaterThanOrEqual(300);
+  const hashes = await generateTree(owner.page, spec);
+  const backup = await backUp(owner.page);
+  expect(backup.queuedBytes).toBe(0);
+  await owner.context.close();
+  await partners[2]!.context.close();
+
+  const [device] = await openPeers(1);
+  await restoreIdentity(device.page, phrase, 'Olivia');
+  await waitForBackupServices(device.page);
+  const [snapshot] = await waitForSnapshots(device.page);
+  expect(snapshot).toBe(backup.snapshotId);
+
+  // One small file: only the packs holding its chunks are fetched.
+  const one = 'docs/notes 007.txt';
+  const before = await device.page.evaluate(async ([sid, path]) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const plan = (await b.restore.plan(sid as never, [path]))!;
+    const all = (await b.restore.plan(sid as never, []))!;
+    return { need: plan.packs.length, total: all.packs.length, fetched: b.restore.counters.packs };
+  }, [snapshot!, one] as const);
+  expect(before.need).toBe(1);
+  expect(before.total).toBeGreaterThan(16);
+  const single = await restoreAndSave(device.page, snapshot!, [one]);
+  expect(single.name).toBe('notes 007.txt');
+  expect(await fileHash(single.path)).toBe(hashes[one]);
+  const fetched = await device.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.counters.packs);
+  expect(fetched - before.fetched).toBe(before.need);
+
+  // Everything, as a zip.
+  const all = await restoreAndSave(device.page, snapshot!, []);
+  const restored = await zipHashes(all.path);
+  expect(Object.keys(restored).length).toBe(spec.length);
+  expect(restored).toEqual({ ...hashes, 'an empty folder': '' });
+});

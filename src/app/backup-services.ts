@@ -1,0 +1,58 @@
+/**
+ * The owner's side of backup and restore, wired together once an identity exists (one line in
+ * `Runtime.startFor`): partners as holders, the outbox, the snapshot index and root record, the
+ * backup and restore services, and the worker pool they share (started on first use).
+ */
+import type { IDBPDatabase } from 'idb';
+import type { BackpactDB } from '../store/db.ts';
+import { WorkerPool } from '../workers/pool.ts';
+import { BackupPartners } from './backup-partners.ts';
+import { BackupService } from './backup.svelte.ts';
+import type { LocalIdentity } from './identity.ts';
+import type { AppNetwork } from './network.ts';
+import { OutboxService } from './outbox.ts';
+import type { PartnershipService } from './partnerships.svelte.ts';
+import { RestoreService } from './restore.svelte.ts';
+import { SnapshotIndex } from './snapshots.svelte.ts';
+
+/** Backup and restore for the local identity. */
+export class BackupServices {
+  readonly partners: BackupPartners;
+  readonly outbox: OutboxService;
+  readonly index: SnapshotIndex;
+  readonly backup: BackupService;
+  readonly restore: RestoreService;
+  /** Settles once the local index is loaded and unfinished restores resumed. */
+  readonly ready: Promise<void>;
+  #pool: WorkerPool | null = null;
+
+  constructor(identity: LocalIdentity, network: AppNetwork, partnerships: PartnershipService, private readonly db: IDBPDatabase<BackpactDB>) {
+    const pool = (): WorkerPool => (this.#pool ??= new WorkerPool());
+    this.partners = new BackupPartners(identity, network, partnerships);
+    this.outbox = new OutboxService(db, this.partners);
+    this.index = new SnapshotIndex(db, identity, this.partners);
+    this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
+    this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
+    // A shard delivered from the outbox makes its journaled pack more durable.
+    this.outbox.on((e) => {
+      if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);
+    });
+    this.ready = this.#start();
+  }
+
+  async #start(): Promise<void> {
+    await this.index.load();
+    await this.backup.checkInterrupted();
+    await this.restore.load();
+    // A device with no backup of its own may be a new device restored from the phrase: look for
+    // partners holding our root record.
+    if (!this.index.hasRoot) await this.index.discover().catch(() => undefined);
+  }
+
+  async #markDurable(packId: string, index: number): Promise<void> {
+    const tx = this.db.transaction('journal', 'readwrite');
+    const rec = await tx.store.get(packId as never);
+    if (rec && !rec.durable.includes(index)) await tx.store.put({ ...rec, durable: [...rec.durable, index] });
+    await tx.done;
+  }
+}

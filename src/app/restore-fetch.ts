@@ -1,0 +1,89 @@
+/**
+ * Fetching a stripe for a restore: any k shards of a pack, from whichever holders are linked now.
+ * Every shard is checked against its Merkle root from the manifest before it is used, so a
+ * corrupted or substituted shard is detected (and counted, naming the holder) and another
+ * holder's shard is asked for instead. Holders with fewer fetches in flight are asked first, so
+ * a restore spreads over the partners.
+ */
+import { bytesEqual } from '../core/encoding/bytes.ts';
+import type { PeerId } from '../core/ids.ts';
+import type { PackPlacement } from '../core/manifest/placement.ts';
+import { merkleRoot } from '../core/merkle/index.ts';
+import { getShard, type BackupPartners } from './backup-partners.ts';
+
+/** Counters a restore shows and tests check. */
+export interface FetchCounters {
+  /** Stripes gathered (k verified shards each). */
+  packs: number;
+  /** Shards received (verified or not). */
+  shards: number;
+  /** Bytes of shards received. */
+  bytes: number;
+  /** Shards that failed their Merkle root, by holder. */
+  corrupt: Record<string, number>;
+}
+
+/** Gathers stripes from holders. */
+export class ShardFetcher {
+  readonly counters: FetchCounters = { packs: 0, shards: 0, bytes: 0, corrupt: {} };
+  readonly #inFlight = new Map<PeerId, number>();
+  /** Holders whose shard of a pack failed verification (not asked for it again). */
+  readonly #bad = new Set<string>();
+
+  constructor(private readonly partners: BackupPartners) {}
+
+  /**
+   * Resolves the stripe's shards (null where not fetched) with at least k verified ones, or null
+   * when the holders linked now cannot give k (try again when another links). Link failures
+   * count as "not now"; other errors reject.
+   */
+  async fetch(placement: PackPlacement, signal?: AbortSignal): Promise<(Uint8Array | null)[] | null> {
+    const k = placement.dataCount;
+    const shards: (Uint8Array | null)[] = placement.shards.map(() => null);
+    let have = 0;
+    const tried = new Set<number>();
+    while (have < k) {
+      signal?.throwIfAborted();
+      const candidates = placement.shards
+        .map((s, i) => ({ s, i }))
+        .filter(({ s, i }) => s.holder !== null && !tried.has(i) && !this.#bad.has(`${placement.packId}/${i}`) && this.partners.link(s.holder));
+      if (candidates.length < k - have) return null;
+      // Data shards first (a systematic code rebuilds without arithmetic), then the least busy holder.
+      candidates.sort((a, b) => Number(a.i >= k) - Number(b.i >= k) || this.#load(a.s.holder!) - this.#load(b.s.holder!) || a.i - b.i);
+      const batch = candidates.slice(0, k - have);
+      const results = await Promise.all(batch.map(async ({ s, i }) => {
+        tried.add(i);
+        const holder = s.holder!;
+        const link = this.partners.link(holder);
+        if (!link) return false;
+        this.#inFlight.set(holder, this.#load(holder) + 1);
+        let bytes: Uint8Array | null;
+        try {
+          bytes = await getShard(link, s.id, signal);
+        } catch {
+          signal?.throwIfAborted();
+          return false;
+        } finally {
+          this.#inFlight.set(holder, this.#load(holder) - 1);
+        }
+        if (!bytes) return false;
+        this.counters.shards++;
+        this.counters.bytes += bytes.length;
+        if (bytes.length !== placement.shardLength || !bytesEqual(merkleRoot(bytes), s.merkleRoot)) {
+          this.#bad.add(`${placement.packId}/${i}`);
+          this.counters.corrupt[holder] = (this.counters.corrupt[holder] ?? 0) + 1;
+          return false;
+        }
+        shards[i] = bytes;
+        return true;
+      }));
+      have += results.filter(Boolean).length;
+    }
+    this.counters.packs++;
+    return shards;
+  }
+
+  #load(holder: PeerId): number {
+    return this.#inFlight.get(holder) ?? 0;
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Restores, pack by pack, surviving reloads. A job names a snapshot and the chosen paths; its
+ * packs are fetched (any k verified shards, from whichever holders are linked), rebuilt and
+ * decrypted in the worker pool (pack id and every chunk's tag and id are verified there), and
+ * the chunks the chosen files need are kept in IndexedDB as Blobs together with the job's
+ * progress, in one transaction per pack. Packs whose holders are offline wait; the job goes on
+ * whenever a partner links. When every pack is in, the result is put together without reading
+ * the chunks into memory (a Blob of Blobs): the file itself, or a store-only zip of many.
+ */
+import type { IDBPDatabase } from 'idb';
+import { planRestore, type RestorePlan } from '../core/backup/restore-plan.ts';
+import { baseName } from '../core/backup/tree.ts';
+import { crc32, crc32Combine, ZipWriter } from '../core/backup/zip.ts';
+import type { ChunkId, PackId, SnapshotId } from '../core/ids.ts';
+import type { PackPlacement } from '../core/manifest/placement.ts';
+import type { SnapshotManifest } from '../core/manifest/index.ts';
+import type { BackpactDB } from '../store/db.ts';
+import type { RestoreChunkRecord, RestoreJobRecord } from '../store/backup-schema.ts';
+import { decodePack, startRestore } from '../workers/restore.ts';
+import type { WorkerPool } from '../workers/pool.ts';
+import type { BackupPartners } from './backup-partners.ts';
+import type { LocalIdentity } from './identity.ts';
+import type { SnapshotIndex } from './snapshots.svelte.ts';
+
+/** Fetch slots: stripes fetched at once (each slot may also have one stripe being stored). */
+export const RESTORE_PARALLEL_PACKS = 3;
+
+/** A restore as the UI shows it. */
+export interface RestoreJobView {
+  id: string;
+  snapshotId: SnapshotId;
+  name: string;
+  files: number;
+  bytes: number;
+  packs: number;
+  packsDone: number;
+  state: RestoreJobRecord['state'] | 'waiting';
+  message: string | null;
+}
+
+function view(j: RestoreJobRecord, waiting: boolean): RestoreJobView {
+  const packs = j.pending.length + j.done.length;
+  return {
+    id: j.id, snapshotId: j.snapshotId, name: j.name, files: j.files, bytes: j.bytes, packs, packsDone: j.done.length,
+    state: j.state === 'fetching' && waiting ? 'waiting' : j.state, message: j.message,
+  };
+}
+
+/** Restores of snapshots. */
+export class RestoreService {
+  jobs = $state<RestoreJobView[]>([]);
+  readonly #waiting = new Set<string>();
+  readonly #running = new Map<string, Promise<void>>();
+  #decoderReady: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: IDBPDatabase<BackpactDB>,
+    private readonly me: LocalIdentity,
+    private readonly partners: BackupPartners,
+    private readonly index: SnapshotIndex,
+    private readonly pool: () => WorkerPool,
+  ) {
+    partners.network.peers.on('link', () => void this.resumeAll());
+  }
+
+  /** Counters of shards fetched (all restores of this page). */
+  get counters() {
+    return this.index.fetcher.counters;
+  }
+
+  /** Loads jobs and resumes the unfinished ones. */
+  async load(): Promise<void> {
+    await this.#refresh();
+    void this.resumeAll();
+  }
+
+  async #refresh(): Promise<void> {
+    const all = await this.db.getAll('restoreJobs');
+    this.jobs = all.sort((a, b) => b.createdAt - a.createdAt).map((j) => view(j, this.#waiting.has(j.id)));
+  }
+
+  /** Plans a restore of `paths` (everything when empty) without starting it. */
+  async plan(snapshotId: SnapshotId, paths: readonly string[]): Promise<RestorePlan | null> {
+    const m = await this.index.manifest(snapshotId);
+    return m ? planRestore(m, paths) : null;
+  }
+
+  /**
+   * Starts restoring `paths` of a snapshot (everything when empty); resolves the job id. The
+   * result is one file when a single file is chosen, a zip otherwise.
+   */
+  async start(snapshotId: SnapshotId, paths: readonly string[]): Promise<string> {
+    const manifest = await this.index.manifest(snapshotId);
+    if (!manifest) throw new Error('The list of files of this snapshot is with partners who are offline now. Try again when one of them connects.');
+    const plan = planRestore(manifest, paths);
+    const single = plan.entries.length === 1 && plan.entries[0]!.kind === 'file';
+    const date = new Date(manifest.createdAt).toISOString().slice(0, 10);
+    const name = single ? baseName(plan.entries[0]!.path) : paths.length === 1 ? `${baseName(paths[0]!)}.zip` : `backpact-${date}.zip`;
+    const id = crypto.randomUUID();
+    const job: RestoreJobRecord = {
+      id, snapshotId, paths: [...paths], output: single ? 'file' : 'zip', name,
+      pending: plan.packs.map((p) => p.placement.packId), done: [], bytes: plan.bytes, files: plan.files,
+      createdAt: Date.now(), state: plan.packs.length === 0 ? 'ready' : 'fetching', message: null,
+    };
+    await this.db.put('restoreJobs', job);
+    await this.#refresh();
+    void this.#resume(id);
+    return id;
+  }
+
+  /** Resolves once job `id` is ready to save (or rejects when it failed). */
+  async whenReady(id: string): Promise<void> {
+    for (;;) {
+      const job = await this.db.get('restoreJobs', id);
+      if (!job) throw new Error('no such restore');
+      if (job.state === 'ready' || job.state === 'saved') return;
+      if (job.state === 'failed') throw new Error(job.message ?? 'the restore failed');
+      await (this.#running.get(id) ?? this.#nextChange());
+    }
+  }
+
+  #changeWaiters: (() => void)[] = [];
+  #nextChange(): Promise<void> {
+    return new Promise((r) => this.#changeWaiters.push(r));
+  }
+  #changed(): void {
+    for (const r of this.#changeWaiters.splice(0)) r();
+  }
+
+  /** Resumes every unfinished job (after a reload, or when a partner links). */
+  async resumeAll(): Promise<void> {
+    for (const j of await this.db.getAll('restoreJobs')) if (j.state === 'fetching') void this.#resume(j.id);
+  }
+
+  #resume(id: string): Promise<void> {
+    const running = this.#running.get(id);
+    if (running) return running;
+    const p = this.#fetch(id)
+      .catch(async (err: unknown) => {
+        const job = await this.db.get('restoreJobs', id);
+        if (job) await this.db.put('restoreJobs', { ...job, state: 'failed', message: err instanceof Error ? err.message : String(err) });
+      })
+      .finally(async () => {
+        this.#running.delete(id);
+        await this.#refresh();
+        this.#changed();
+      });
+    this.#running.set(id, p);
+    return p;
+  }
+
+  async #fetch(id: string): Promise<void> {
+    const job = await this.db.get('restoreJobs', id);
+    if (!job || job.state !== 'fetching') return;
+    const manifest = await this.index.manifest(job.snapshotId);
+    if (!manifest) {
+      this.#waiting.add(id);
+      return;
+    }
+    const plan = planRestore(manifest, job.paths);
+    const needs = new Map(plan.packs.map((p) => [p.placement.packId, p]));
+    this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey });
+    await this.#decoderReady;
+    const queue = [...job.pending];
+    let missing = 0;
+    const store = async (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<void> => {
+      const decoded = await decodePack(this.pool(), {
+        shards,
+        ref: { packId, length: placement.length, dataCount: placement.dataCount },
+        chunkIds: [...chunks],
+      });
+      const records: RestoreChunkRecord[] = decoded.chunks.map((c) => ({
+        job: id, chunk: c.id, data: new Blob([c.data as Uint8Array<ArrayBuffer>]), length: c.data.length, crc: job.output === 'zip' ? crc32(c.data) : 0,
+      }));
+      // Relaxed durability: chunks and progress commit together, so a crash loses at most the
+      // latest packs, which are fetched again; nothing here is acknowledged to anyone.
+      const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite', { durability: 'relaxed' });
+      for (const r of records) await tx.objectStore('restoreChunks').put(r);
+      const cur = (await tx.objectStore('restoreJobs').get(id))!;
+      const pending = cur.pending.filter((x) => x !== packId);
+      await tx.objectStore('restoreJobs').put({ ...cur, pending, done: [...cur.done, packId], state: pending.length === 0 ? 'ready' : 'fetching' });
+      await tx.done;
+      await this.#refresh();
+      this.#changed();
+    };
+    // Fetching and storing overlap: a slot asks for its next stripe while the previous one is
+    // decoded and stored, so holders are not left idle; at most one stripe per slot waits.
+    const worker = async (): Promise<void> => {
+      let storing: Promise<void> = Promise.resolve();
+      for (let packId = queue.shift(); packId !== undefined; packId = queue.shift()) {
+        const need = needs.get(packId);
+        if (!need) throw new Error(`pack ${packId} is not in this snapshot`);
+        const shards = await this.index.fetcher.fetch(need.placement);
+        await storing;
+        if (!shards) {
+          missing++;
+          continue;
+        }
+        storing = store(packId, need.chunks, shards, need.placement);
+        storing.catch(() => undefined);
+      }
+      await storing;
+    };
+    await Promise.all(Array.from({ length: RESTORE_PARALLEL_PACKS }, worker));
+    if (missing > 0) this.#waiting.add(id);
+    else this.#waiting.delete(id);
+  }
+
+  /**
+   * The result of a ready job as a Blob (disk-backed parts; nothing is read into memory) and its
+   * file name.
+   */
+  async result(id: string): Promise<{ name: string; blob: Blob }> {
+    const { job, plan, partsOf, chunks } = await this.#ready(id);
+    if (job.output === 'file') {
+      const entry = plan.entries[0]!;
+      return { name: job.name, blob: new Blob(partsOf(entry.chunks), { type: 'application/octet-stream' }) };
+    }
+    const zip = new ZipWriter();
+    const parts: BlobPart[] = [];
+    for (const e of plan.entries) {
+      let crc = 0;
+      for (const c of e.chunks) {
+        const r = chunks.get(c)!;
+        crc = crc32Combine(crc, r.crc, r.length);
+      }
+      parts.push(zip.entry({ name: e.path, kind: e.kind, size: e.size, crc, mtime: e.mtime }) as Uint8Array<ArrayBuffer>, ...partsOf(e.chunks));
+    }
+    parts.push(zip.finish() as Uint8Array<ArrayBuffer>);
+    return { name: job.name, blob: new Blob(parts, { type: 'application/zip' }) };
+  }
+
+  async #ready(id: string): Promise<{ job: RestoreJobRecord; plan: RestorePlan; chunks: Map<ChunkId, RestoreChunkRecord>; partsOf: (ids: readonly ChunkId[]) => Blob[] }> {
+    const job = await this.db.get('restoreJobs', id);
+    if (!job || (job.state !== 'ready' && job.state !== 'saved')) throw new Error('This restore is not complete yet.');
+    const manifest = (await this.index.manifest(job.snapshotId)) as SnapshotManifest;
+    const plan = planRestore(manifest, job.paths);
+    const chunks = new Map<ChunkId, RestoreChunkRecord>();
+    for (const r of await this.db.getAllFromIndex('restoreChunks', 'by-job', id)) chunks.set(r.chunk, r);
+    const partsOf = (ids: readonly ChunkId[]): Blob[] => ids.map((c) => {
+      const r = chunks.get(c);
+      if (!r) throw new Error(`chunk ${c} is missing from the restore`);
+      return r.data;
+    });
+    return { job, plan, chunks, partsOf };
+  }
+
+  /**
+   * Writes a ready job's files into a folder (File System Access API: a folder the person picked
+   * with `showDirectoryPicker`, or the origin-private file system), keeping the paths, each file
+   * streamed from its chunk Blobs. Marks the job saved.
+   */
+  async saveToDirectory(id: string, root: FileSystemDirectoryHandle): Promise<void> {
+    const { plan, partsOf } = await this.#ready(id);
+    for (const e of plan.entries) {
+      const segments = e.path.split('/');
+      const last = segments.pop()!;
+      let dir = root;
+      for (const s of segments) dir = await dir.getDirectoryHandle(s, { create: true });
+      if (e.kind === 'directory') {
+        await dir.getDirectoryHandle(last, { create: true });
+        continue;
+      }
+      const handle = await dir.getFileHandle(last, { create: true });
+      const writable = await handle.createWritable();
+      await new Blob(partsOf(e.chunks)).stream().pipeTo(writable);
+    }
+    await this.#markSaved(id);
+  }
+
+  async #markSaved(id: string): Promise<void> {
+    const job = await this.db.get('restoreJobs', id);
+    if (job) await this.db.put('restoreJobs', { ...job, state: 'saved' });
+    await this.#refresh();
+  }
+
+  /** Saves a ready job as a download and marks it saved. */
+  async save(id: string): Promise<void> {
+    const { name, blob } = await this.result(id);
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.style.display = 'none';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    // The download reads the Blob after this turn; keep the URL alive meanwhile.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    await this.#markSaved(id);
+  }
+
+  /** Forgets a job and the chunks it kept. */
+  async remove(id: string): Promise<void> {
+    const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite');
+    for (const key of await tx.objectStore('restoreChunks').index('by-job').getAllKeys(id)) await tx.objectStore('restoreChunks').delete(key);
+    await tx.objectStore('restoreJobs').delete(id);
+    await tx.done;
+    await this.#refresh();
+  }
+}
+
