@@ -59,6 +59,9 @@ test('the service worker audits partners after a backup and catches a damaged co
     await expect(health).toContainText('last checked');
   }
   await expect(owner.page.getByRole('img', { name: /Checks of Ana: 1 passed, 0 failed/ })).toBeVisible();
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  await expect(owner.page.getByTestId('last-verified')).toHaveText('Last verified just now.');
+  await openPartners(owner.page);
 
   // Ben's copy rots; at the next round he is caught, Ana still passes.
   expect(await corruptHeldShards(ben.page)).toBeGreaterThan(0);
