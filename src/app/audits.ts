@@ -16,6 +16,7 @@ import { fromBase32 } from '../core/encoding/bytes.ts';
 import { peerIdFromPublicKey } from '../core/keys/identity.ts';
 import { openManifest } from '../core/manifest/snapshot.ts';
 import type { PackPlacement } from '../core/manifest/placement.ts';
+import { toBase64Url } from '../protocol/encoding.ts';
 import type { BackpactDB } from '../store/db.ts';
 
 /** Most results kept per partner for the timeline. */
@@ -57,12 +58,6 @@ export interface AuditSummary {
 export type AuditTransport = (partnerPublicKey: Uint8Array, challenge: { type: 'audit.challenge'; nonce: string; items: { shard: string; leaves: number[] }[] }) => Promise<Uint8Array | null>;
 
 const key = (peerId: string): string => `audit/${peerId}`;
-
-function base64url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
 
 /** Reads every partner's audit state (for the UI), judged under its agreement's grace period. */
 export async function auditSummaries(db: IDBPDatabase<BackpactDB>, now = Date.now()): Promise<AuditSummary[]> {
@@ -144,7 +139,7 @@ export class AuditRunner {
     const memory = new CoverageMemory(state.coverage);
     const challenge = drawChallenge(shards, cryptoRandomInt, 16, memory);
     const nonce = globalThis.crypto.getRandomValues(new Uint8Array(16));
-    const answer = await this.transport(partnerKey, { type: 'audit.challenge', nonce: base64url(nonce), items: challenge });
+    const answer = await this.transport(partnerKey, { type: 'audit.challenge', nonce: toBase64Url(nonce), items: challenge });
     const at = this.now();
     let health: PartnerHealth;
     let entry: AuditEntry;

@@ -10,6 +10,7 @@
  * loss with 99.9 % are 43, 9, 5 and 1 for f = 1, 5, 10 and 50 %.
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { cryptoRandomInt } from '../random.ts';
 
 /** Default leaves per round. */
 export const DEFAULT_LEAVES_PER_ROUND = 16;
@@ -79,13 +80,4 @@ export function drawChallenge(
   return out;
 }
 
-/** Uniform integer in [0, n) from WebCrypto (rejection sampling, no modulo bias). */
-export function cryptoRandomInt(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new InvalidArgumentError('n must be in [1, 2^32]');
-  const limit = Math.floor(2 ** 32 / n) * n;
-  const buf = new Uint32Array(1);
-  for (;;) {
-    globalThis.crypto.getRandomValues(buf);
-    if (buf[0]! < limit) return buf[0]! % n;
-  }
-}
+export { cryptoRandomInt };

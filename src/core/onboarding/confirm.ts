@@ -3,6 +3,7 @@
  * words chosen at random, which shows they wrote it down before any data depends on it.
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { cryptoRandomInt } from '../random.ts';
 
 /** How many words are asked back. */
 export const CONFIRM_WORD_COUNT = 3;
@@ -31,13 +32,4 @@ export function wrongConfirmationWords(phrase: readonly string[], positions: rea
   return positions.filter((p, i) => normaliseWord(answers[i] ?? '') !== normaliseWord(phrase[p] ?? '\u0000'));
 }
 
-/** Uniform integer in [0, n) from WebCrypto, without modulo bias. */
-export function cryptoRandomInt(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new InvalidArgumentError('n must be an integer from 1 to 2^32');
-  const limit = Math.floor(2 ** 32 / n) * n;
-  const buf = new Uint32Array(1);
-  for (;;) {
-    globalThis.crypto.getRandomValues(buf);
-    if (buf[0]! < limit) return buf[0]! % n;
-  }
-}
+export { cryptoRandomInt };
