@@ -155,3 +155,9 @@ test('the server answers /healthz and serves the app with a strict CSP', async (
   expect(index.headers()['content-security-policy']).toContain("script-src 'self'");
   expect(await index.text()).toContain('<div id="app">');
 });
+
+test('the server prints its URL and stops cleanly on Ctrl-C (SIGINT)', async () => {
+  const server = await startServerProcess();
+  expect(server.output.some((l) => l.startsWith(`Backpact is running at ${server.info.url}`))).toBe(true);
+  expect(await server.stop()).toBe(0);
+});
