@@ -182,32 +182,3 @@ export function runProgram(ops: Int32Array, shards: readonly Int32Array[], start
     }
   }
 }
-
-/**
- * Runs every path of {@link runProgram} once at load time on a tiny synthetic stripe (it writes
- * only that stripe), so V8 has type feedback for all of them before it optimizes the kernel.
- * Otherwise the first erasure pattern or shard tail that takes a path not seen yet (an op with
- * fewer sources, a packet length that is not a multiple of 4 words) deoptimizes the kernel and
- * everything inlined into it; in a fresh worker that recompiled it ~4 times (~30 ms of compiling
- * each, measured in Chromium). Costs well under a millisecond.
- */
-function warmUp(): void {
-  const pw = 5;
-  const shards = [new Int32Array(8 * pw), new Int32Array(8 * pw)];
-  let s = 0x2545f491;
-  const src = shards[0]!;
-  for (let i = 0; i < src.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    src[i] = s;
-  }
-  // dst = XOR of n of the 8 source packets, for n = 0 … 8: every first group and every remainder.
-  const ops: number[] = [];
-  for (let n = 0; n <= 8; n++) ops.push(n, 8 + (n % 8), ...Array.from({ length: n }, (_, j) => j));
-  const program = Int32Array.from(ops);
-  // V8 allocates a function's feedback vector only after several calls: run it a few more times.
-  for (let i = 0; i < 12; i++) runProgram(program, shards, 0, 1, pw);
-}
-
-warmUp();
