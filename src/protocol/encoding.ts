@@ -127,23 +127,5 @@ export function utf8Decode(bytes: Uint8Array): string | null {
   }
 }
 
-/** Concatenates byte arrays into a new one. */
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** Byte equality in time independent of where the first difference is (for MACs and keys). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+// One implementation of these lives in core; the protocol layer (shared with the server) reuses it.
+export { bytesEqual, concatBytes } from '../core/encoding/bytes.ts';

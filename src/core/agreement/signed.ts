@@ -1,11 +1,11 @@
 /**
- * Signatures over agreement terms. Both parties sign the same bytes:
- * `utf8("backpact/v1/agreement") ‖ 0x00 ‖ utf8(canonicalJson(terms))`. The label keeps an
- * agreement signature from ever being valid as any other Backpact signature.
+ * Signatures over agreement terms. Both parties sign the same bytes, a tagged message in the sense
+ * of core `signTagged`: `utf8("backpact/v1/agreement") ‖ 0x00 ‖ utf8(canonicalJson(terms))`. The
+ * tag keeps an agreement signature from ever being valid as any other Backpact signature.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { concatBytes, fromBase32, fromHex, toBase32, toHex, utf8 } from '../encoding/bytes.ts';
+import { fromBase32, fromHex, toBase32, toHex, utf8 } from '../encoding/bytes.ts';
 import { InvalidArgumentError, MalformedError, SignatureError } from '../errors.ts';
+import { taggedMessage, verifyTagged } from '../keys/identity.ts';
 import { canonicalJson, type CanonicalValue } from './canonical.ts';
 import { parseTerms, type AgreementTerms } from './terms.ts';
 
@@ -27,9 +27,13 @@ export interface SignedAgreement {
   sigB: string;
 }
 
+function termsBytes(terms: AgreementTerms): Uint8Array {
+  return utf8(canonicalJson(terms as unknown as CanonicalValue));
+}
+
 /** The exact bytes both parties sign. */
 export function agreementSigningBytes(terms: AgreementTerms): Uint8Array {
-  return concatBytes(utf8(AGREEMENT_SIGNING_LABEL), new Uint8Array([0]), utf8(canonicalJson(terms as unknown as CanonicalValue)));
+  return taggedMessage(AGREEMENT_SIGNING_LABEL, termsBytes(terms));
 }
 
 /** Base32 spelling of a raw public key, as used in {@link AgreementTerms}. */
@@ -49,9 +53,7 @@ export async function signTerms(terms: AgreementTerms, signer: Signer): Promise<
 /** True when `sigHex` is `publicKeyB32`'s signature over `terms`. Never throws. */
 export function checkTermsSignature(terms: AgreementTerms, publicKeyB32: string, sigHex: string): boolean {
   try {
-    const sig = fromHex(sigHex);
-    if (sig.length !== 64) return false;
-    return ed25519.verify(sig, agreementSigningBytes(terms), fromBase32(publicKeyB32));
+    return verifyTagged(fromBase32(publicKeyB32), AGREEMENT_SIGNING_LABEL, termsBytes(terms), fromHex(sigHex));
   } catch {
     return false;
   }

@@ -85,7 +85,7 @@ export function fromUtf8(bytes: Uint8Array): string {
 }
 
 /** Concatenates byte arrays into a new array. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

@@ -47,7 +47,8 @@ export function identityFromPrivateKey(privateKey: Uint8Array): IdentityKeyPair 
   return { privateKey, publicKey, peerId: peerIdFromPublicKey(publicKey) };
 }
 
-function taggedMessage(tag: string, message: Uint8Array): Uint8Array {
+/** The bytes a tagged signature covers: utf8(tag) ‖ 0x00 ‖ message (for signers that take raw bytes). */
+export function taggedMessage(tag: string, message: Uint8Array): Uint8Array {
   if (tag.includes('\0')) throw new InvalidArgumentError('a signature tag must not contain NUL');
   return concatBytes(utf8(tag), new Uint8Array([0]), message);
 }
