@@ -8,13 +8,9 @@ import { drawChallenge, cryptoRandomInt, verifyAnswer } from '../src/core/audit/
 import { leafCount, merkleRoot } from '../src/core/merkle/index.ts';
 import { expect, test } from './fixtures.ts';
 import { createIdentity } from './helpers/onboarding.ts';
-import { makeInvite } from './helpers/partners.ts';
+import { makeInvite, signalingId } from './helpers/partners.ts';
 
 type Debug = { backpactDebug: { runtime: { network: { signaling: { self: { id: string } } ; peers: { waitForLink(id: string, ms: number): Promise<{ request(m: unknown, o?: unknown): Promise<{ message: Record<string, unknown>; body: { bytes(max?: number): Promise<Uint8Array> } | null }> }> } } } } };
-
-async function signalingId(page: Page): Promise<string> {
-  return page.evaluate(() => (globalThis as unknown as Debug).backpactDebug.runtime.network.signaling.self.id);
-}
 
 /** Sends one request from `page` to partner `to`; returns the header and the body bytes. */
 async function request(page: Page, to: string, message: unknown, body?: number[]): Promise<{ message: Record<string, unknown>; body: number[] | null }> {

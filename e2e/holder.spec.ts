@@ -5,7 +5,7 @@
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { createIdentity } from './helpers/onboarding.ts';
-import { makeInvite } from './helpers/partners.ts';
+import { makeInvite, signalingId } from './helpers/partners.ts';
 
 /** Sends a shard put of `size` bytes from `page` to the partner with signaling id `to`. */
 async function put(page: Page, to: string, shard: string, size: number): Promise<string> {
@@ -19,11 +19,6 @@ async function put(page: Page, to: string, shard: string, size: number): Promise
       return `refused:${(err as { remoteCode?: string }).remoteCode ?? (err as Error).message}`;
     }
   }, { to, shard, size });
-}
-
-/** The signaling id (base64url public key) of the identity on `page`. */
-async function signalingId(page: Page): Promise<string> {
-  return page.evaluate(() => (globalThis as unknown as { backpactDebug: { runtime: { network: { signaling: { self: { id: string } } } } } }).backpactDebug.runtime.network.signaling.self.id);
 }
 
 /** Shards `holder` keeps, as [owner, shard] pairs, read straight from IndexedDB. */

@@ -9,12 +9,10 @@
  *
  * Either way the link must fail before any application message is delivered.
  */
-import type { Page } from '@playwright/test';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { P2pHarness } from '../src/e2e-harness/p2p.ts';
 import { expect, test } from './fixtures.ts';
-
-const HARNESS = { path: '/e2e-harness.html' };
+import { device, HARNESS } from './helpers/harness-p2p.ts';
 
 interface Address {
   id: string;
@@ -96,21 +94,6 @@ interface PeerSignal {
   candidate?: string;
   sdpMid?: string | null;
   sdpMLineIndex?: number | null;
-}
-
-function device(page: Page) {
-  return {
-    async start(wsUrl: string): Promise<string> {
-      await page.waitForFunction(() => globalThis.backpactHarness?.ready === true);
-      return (await page.evaluate((u) => (globalThis.backpactHarness.p2p as P2pHarness).start({ wsUrl: u }), wsUrl)).id;
-    },
-    addPartner: (id: string) => page.evaluate((x) => (globalThis.backpactHarness.p2p as P2pHarness).addPartner(x), id),
-    waitForEvent: (prefix: string) => page.evaluate((x) => (globalThis.backpactHarness.p2p as P2pHarness).waitForEvent(x), prefix),
-    state: () => page.evaluate(() => {
-      const h = globalThis.backpactHarness.p2p as P2pHarness;
-      return { links: h.linkCount(), served: h.served(), linked: h.events().filter((e) => e.startsWith('link:')) };
-    }),
-  };
 }
 
 test('a signaling server that rewrites the DTLS fingerprints in the SDP gets no link', async ({ openPeers, server }) => {

@@ -32,3 +32,8 @@ export async function storedAgreements(page: Page): Promise<unknown[]> {
     });
   });
 }
+
+/** The signaling id (base64url public key) of the identity running on `page`. */
+export async function signalingId(page: Page): Promise<string> {
+  return page.evaluate(() => (globalThis as unknown as { backpactDebug: { runtime: { network: { signaling: { self: { id: string } } } } } }).backpactDebug.runtime.network.signaling.self.id);
+}
