@@ -23,15 +23,15 @@ async function main(): Promise<void> {
   if (config.staticDir && !existsSync(join(config.staticDir, 'index.html'))) {
     logger.log('warn', 'no built app found; run "npm run build" first', { staticDir: config.staticDir });
   }
-  const server = await startServer(config, logger);
-  logger.log('info', 'listening', { url: server.url });
-  process.stdout.write(`Backpact is running at ${server.url}\n`);
-
-  let stopping = false;
+  // Handlers first: a Ctrl-C that arrives while the server is still starting (or the instant it
+  // prints its URL) must still close it cleanly instead of killing the process mid-way.
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let stopSignal: string | null = null;
   const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+    if (stopSignal) return;
+    stopSignal = signal;
     logger.log('info', 'stopping', { signal });
+    if (!server) return; // closed as soon as it has started, below
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -39,6 +39,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+
+  server = await startServer(config, logger);
+  if (stopSignal) {
+    await server.close();
+    process.exit(0);
+  }
+  logger.log('info', 'listening', { url: server.url });
+  process.stdout.write(`Backpact is running at ${server.url}\n`);
 }
 
 main().catch((err: unknown) => {
