@@ -5,7 +5,8 @@
  * The first run starts at once; the folder is remembered across reloads; a run happens when the
  * scheduler's clock says it is due, and sends only what changed; a run cut short by a reload
  * resumes by itself; after the browser forgets the permission, the due run waits until the
- * person allows reading again; the last snapshot restores byte-identical on a new device.
+ * person allows reading again; a folder run asked for during a manual backup waits for it; a
+ * forgotten folder stays forgotten; the last snapshot restores byte-identical on a new device.
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
@@ -79,6 +80,22 @@ test('a remembered folder is backed up on its schedule, resumes after a reload, 
   expect(second.queuedBytes).toBe(0);
   expect(await waitForSnapshots(page, 2)).toEqual([second.snapshotId, first.snapshotId]);
 
+  // "Back up now" while a manual backup runs: the folder waits for it, then runs (never two at once).
+  await open(page, 'Back up');
+  await generateTree(page, [{ path: 'manual/big.bin', kind: 'file', size: 24 * MiB, content: 'random', seed: 60 }], { hash: false });
+  await page.evaluate(() => {
+    const g = globalThis as unknown as DebugGlobal & { manualRun?: Promise<string> };
+    const f = g.backpactTestFiles!.get('manual/big.bin')!;
+    g.manualRun = g.backpactDebug.runtime.backup!.backup.run([{ path: 'manual/big.bin', kind: 'file', file: f.file!, mtime: f.mtime }]);
+  });
+  await row.getByRole('button', { name: 'Back up Photos now' }).click();
+  await expect(row).toHaveAttribute('data-state', 'queued');
+  await expect(row.getByTestId('folder-status')).toHaveText('Waiting for the backup in progress to finish…');
+  const manual = await page.evaluate(() => (globalThis as unknown as { manualRun: Promise<string> }).manualRun);
+  const forced = await waitForFolderRun(page, 'Photos', second.snapshotId);
+  expect(forced.newBytes).toBe(0);
+  expect(await waitForSnapshots(page, 4)).toEqual([forced.snapshotId, manual, second.snapshotId, first.snapshotId]);
+
   // Big new files; the page reloads in the middle of the run: the run resumes by itself (no
   // picking again) and does not send again the packs placed before the reload.
   const big: TreeSpec[] = Array.from({ length: 4 }, (_, i) => ({ path: `Photos/video/part ${i}.bin`, kind: 'file' as const, size: 8 * MiB, content: 'random' as const, seed: 40 + i }));
@@ -90,10 +107,10 @@ test('a remembered folder is backed up on its schedule, resumes after a reload, 
   await page.reload();
   await waitForBackupServices(page);
   await open(page, 'Back up');
-  const resumed = await waitForFolderRun(page, 'Photos', second.snapshotId);
+  const resumed = await waitForFolderRun(page, 'Photos', forced.snapshotId);
   const bigBytes = big.reduce((n, e) => n + e.size!, 0);
   expect(resumed.newBytes).toBeLessThan(bigBytes);
-  expect(await waitForSnapshots(page, 3)).toEqual([resumed.snapshotId, second.snapshotId, first.snapshotId]);
+  expect((await waitForSnapshots(page, 5)).slice(0, 2)).toEqual([resumed.snapshotId, forced.snapshotId]);
   await expect(page.getByTestId('backup-interrupted')).toHaveCount(0);
 
   // The browser forgets the permission (as after a restart): the due run waits, the dashboard
@@ -120,11 +137,23 @@ test('a remembered folder is backed up on its schedule, resumes after a reload, 
   const expected = await opfsHashes(page, 'Photos');
   expect(Object.keys(expected)).toHaveLength(4 + big.length);
 
+  // Stop backing up the folder: it is forgotten (also after a reload); its snapshots stay.
+  await open(page, 'Back up');
+  await row.getByRole('button', { name: 'Stop backing up Photos' }).click();
+  await expect(page.getByTestId('regular-folder')).toHaveCount(0);
+  await page.reload();
+  await waitForBackupServices(page);
+  expect(await rememberedFolders(page)).toEqual([]);
+  await open(page, 'Home');
+  await expect(page.getByTestId('dashboard-status')).toBeVisible();
+  await expect(page.getByTestId('next-backup')).toHaveCount(0);
+  expect(await waitForSnapshots(page, 6)).toHaveLength(6);
+
   // A new device restores the last snapshot byte-identical.
   const [device] = await openPeers(1);
   await restoreIdentity(device.page, phrase, 'Olivia');
   await waitForBackupServices(device.page);
-  expect((await waitForSnapshots(device.page, 4))[0]).toBe(afterOk.snapshotId);
+  expect((await waitForSnapshots(device.page, 6))[0]).toBe(afterOk.snapshotId);
   const saved = await restoreAndSave(device.page, afterOk.snapshotId, []);
   expect(await zipHashes(saved.path)).toEqual(expected);
 });
