@@ -5,14 +5,14 @@
  * The first run starts at once; the folder is remembered across reloads; a run happens when the
  * scheduler's clock says it is due, and sends only what changed; a run cut short by a reload
  * resumes by itself; after the browser forgets the permission, the due run waits until the
- * person allows reading again; a folder run asked for during a manual backup waits for it; a
+ * person allows reading again, and a refused permission is said plainly; a folder run asked for during a manual backup waits for it; a
  * forgotten folder stays forgotten; the last snapshot restores byte-identical on a new device.
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { generateTree, ownerWithPartners, restoreAndSave, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
 import {
-  advanceFolderClock, folderChecks, forgetFolderPermission, opfsHashes, rememberedFolders, stubFolderPicker, waitForFolderRun, writeTreeToOpfs,
+  advanceFolderClock, denyFolderPermission, folderChecks, forgetFolderPermission, opfsHashes, rememberedFolders, stubFolderPicker, waitForFolderRun, writeTreeToOpfs,
 } from './helpers/folders.ts';
 import { restoreIdentity } from './helpers/onboarding.ts';
 
@@ -137,8 +137,23 @@ test('a remembered folder is backed up on its schedule, resumes after a reload, 
   const expected = await opfsHashes(page, 'Photos');
   expect(Object.keys(expected)).toHaveLength(4 + big.length);
 
-  // Stop backing up the folder: it is forgotten (also after a reload); its snapshots stay.
+  // The browser refuses to let the app read the folder: a clear message, and nothing runs.
+  await denyFolderPermission(owner.context);
+  await page.reload();
+  await waitForBackupServices(page);
+  await open(page, 'Home');
+  await expect(page.getByTestId('dashboard-permissions')).toContainText('Backpact may not read Photos, so it is not backed up.');
+  await expect(page.getByTestId('dashboard-permissions').getByRole('button')).toHaveCount(0);
+  await expect(page.getByTestId('next-backup')).toHaveCount(0);
+  const checksDenied = await folderChecks(page);
+  await advanceFolderClock(page, 5 * DAY);
+  await expect.poll(() => folderChecks(page)).toBeGreaterThan(checksDenied);
+  expect(await rememberedFolders(page)).toEqual([expect.objectContaining({ state: 'idle', access: 'denied', snapshotId: afterOk.snapshotId })]);
   await open(page, 'Back up');
+  await expect(row.getByTestId('folder-status')).toHaveText(/^Backpact may not read Photos\. Allow it in the browser's site settings/);
+  await expect(row.getByRole('button', { name: 'Back up Photos now' })).toBeDisabled();
+
+  // Stop backing up the folder: it is forgotten (also after a reload); its snapshots stay.
   await row.getByRole('button', { name: 'Stop backing up Photos' }).click();
   await expect(page.getByTestId('regular-folder')).toHaveCount(0);
   await page.reload();

@@ -120,3 +120,10 @@ export async function advanceFolderClock(page: Page, ms: number): Promise<void> 
 export async function folderChecks(page: Page): Promise<number> {
   return page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.folders.checks);
 }
+
+/** Makes the browser refuse reading folders (`queryPermission` answers 'denied') from the next load of the page. */
+export async function denyFolderPermission(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    (FileSystemHandle.prototype as unknown as { queryPermission(d: unknown): Promise<PermissionState> }).queryPermission = async () => 'denied';
+  });
+}

@@ -226,9 +226,9 @@ export class FolderService {
     return { kind: 'at', id: best.id, name: best.name, at: best.dueAt };
   }
 
-  /** Folders whose permission must be granted again before they can run. */
+  /** Folders that cannot run until the person allows reading them: asked again ('prompt') or refused ('denied'). */
   get needingPermission(): FolderView[] {
-    return this.folders.filter((f) => !f.damaged && f.access === 'prompt');
+    return this.folders.filter((f) => !f.damaged && f.access !== 'granted');
   }
 
   // ------------------------------------------------------------------------------------------
