@@ -88,7 +88,11 @@ export class FolderService {
   #queue: string[] = [];
   /** Queued by "Back up now": run even if not due. */
   readonly #forced = new Set<string>();
+  /** The folder being handled by the queue (from its lock to its result), and whether its backup has started. */
   #current: string | null = null;
+  #runStarted = false;
+  /** True while the BackupService runs the current folder (so "stop" cancels that run and no other). */
+  #backupIsOurs = false;
   #pumping = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #clock: () => number = () => Date.now();
@@ -166,7 +170,7 @@ export class FolderService {
     this.#queue = this.#queue.filter((q) => q !== id);
     this.#entries.delete(id);
     await this.db.delete('kv', keyOf(id));
-    if (this.#current === id) this.backup.cancel();
+    if (this.#current === id && this.#backupIsOurs) this.backup.cancel();
     this.#publish();
     this.#arm();
   }
@@ -303,7 +307,7 @@ export class FolderService {
           lastRun: m?.lastRun ?? null,
           lastResult: m?.lastResult ?? null,
           access: e.access,
-          state: this.#current === e.id ? 'running' : this.#queue.includes(e.id) ? 'queued' : 'idle',
+          state: this.#current === e.id && this.#runStarted ? 'running' : this.#queue.includes(e.id) ? 'queued' : 'idle',
           dueAt: m ? dueAt(timingOf(m), now) : Infinity,
           interrupted: m?.running != null && this.#current !== e.id && !this.#queue.includes(e.id),
           damaged: e.damaged,
@@ -348,15 +352,21 @@ export class FolderService {
       for (let id = this.#queue[0]; id !== undefined; id = this.#queue[0]) {
         const forced = this.#forced.delete(id);
         const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-        if (locks) await locks.request(RUN_LOCK, () => this.#run(id, forced));
-        else await this.#run(id, forced);
-        this.#queue = this.#queue.filter((q) => q !== id);
-        this.#current = null;
-        this.#publish();
+        try {
+          if (locks) await locks.request(RUN_LOCK, () => this.#run(id, forced));
+          else await this.#run(id, forced);
+        } catch (err) {
+          // Storage failed (the run's own errors are recorded in its result): leave it for the next check.
+          console.error('Backpact: a folder backup could not be recorded', err);
+        } finally {
+          this.#queue = this.#queue.filter((q) => q !== id);
+          this.#current = null;
+          this.#runStarted = false;
+          this.#publish();
+        }
       }
     } finally {
       this.#pumping = false;
-      this.#current = null;
       this.#publish();
       this.#arm();
     }
@@ -364,6 +374,7 @@ export class FolderService {
 
   /** Runs one folder if it is still due (another tab may have run it) and readable. */
   async #run(id: string, forced: boolean): Promise<void> {
+    this.#current = id;
     const e = this.#entries.get(id);
     const fresh = await this.#read(id);
     if (!e?.handle || !fresh) return;
@@ -375,7 +386,8 @@ export class FolderService {
     await this.#save(e, { ...fresh, running: fresh.running ?? this.now() });
     if (!forced) await this.#waitForPartners();
     await this.backup.idle();
-    this.#current = id;
+    if (!this.#entries.has(id)) return;
+    this.#runStarted = true;
     this.#publish();
     const startedAt = this.now();
     let result: Partial<FolderMeta>;
@@ -383,7 +395,10 @@ export class FolderService {
       const items = await itemsFromDirectory(e.handle, startedAt);
       // Queued behind a manual backup: start in the same turn as the check, so no other run slips in.
       while (this.backup.running) await this.backup.idle();
-      const snapshotId = await this.backup.run(items, e.meta!.name);
+      // Forgotten meanwhile: nothing to do.
+      if (!this.#entries.has(id)) return;
+      this.#backupIsOurs = true;
+      const snapshotId = await this.backup.run(items, e.meta!.name).finally(() => (this.#backupIsOurs = false));
       const files = items.filter((i) => i.kind === 'file').length;
       result = {
         lastRun: startedAt, failures: 0, lastFailure: null,
