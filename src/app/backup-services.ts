@@ -1,13 +1,14 @@
 /**
  * The owner's side of backup and restore, wired together once an identity exists (one line in
  * `Runtime.startFor`): partners as holders, the outbox, the snapshot index and root record, the
- * backup and restore services, and the worker pool they share (started on first use).
+ * backup and restore services, remembered folders, and the worker pool they share (started on first use).
  */
 import type { IDBPDatabase } from 'idb';
 import type { BackpactDB } from '../store/db.ts';
 import { WorkerPool } from '../workers/pool.ts';
 import { BackupPartners } from './backup-partners.ts';
 import { BackupService } from './backup.svelte.ts';
+import { FolderService } from './folders.svelte.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
@@ -22,6 +23,8 @@ export class BackupServices {
   readonly index: SnapshotIndex;
   readonly backup: BackupService;
   readonly restore: RestoreService;
+  /** Remembered folders backed up on a schedule. */
+  readonly folders: FolderService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -33,6 +36,7 @@ export class BackupServices {
     this.index = new SnapshotIndex(db, identity, this.partners);
     this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
+    this.folders = new FolderService(db, this.backup, this.partners);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
       if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);
@@ -47,6 +51,8 @@ export class BackupServices {
     // A device with no backup of its own may be a new device restored from the phrase: look for
     // partners holding our root record.
     if (!this.index.hasRoot) await this.index.discover().catch(() => undefined);
+    // Remembered folders: runs that are due (or were cut short by a reload) start now.
+    await this.folders.start();
   }
 
   async #markDurable(packId: string, index: number): Promise<void> {

@@ -100,6 +100,11 @@ export class BackupService {
     return this.#running !== null;
   }
 
+  /** Settles when no backup runs (at once when none does). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running.catch(() => undefined);
+  }
+
   /** The plan a backup would use now (null without partners). */
   plan(): StripePlan | null {
     const holders = this.partners.holders();

@@ -26,3 +26,25 @@ export function formatDuration(seconds: number): string {
   const hours = Math.round(seconds / 3600);
   return `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
 }
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * When something happens, in local time, relative to `now`: "now", "today at 18:00",
+ * "tomorrow at 07:30", "on Monday at 09:00" (within a week), "on 3 Dec at 09:00".
+ */
+export function formatWhen(at: number, now: number): string {
+  if (at <= now + 30_000) return 'now';
+  const d = new Date(at);
+  const time = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const dayStart = (t: number): number => {
+    const x = new Date(t);
+    return new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  };
+  const days = Math.round((dayStart(at) - dayStart(now)) / 86_400_000);
+  if (days === 0) return `today at ${time}`;
+  if (days === 1) return `tomorrow at ${time}`;
+  if (days < 7) return `on ${WEEKDAYS[d.getDay()]} at ${time}`;
+  return `on ${d.getDate()} ${MONTHS[d.getMonth()]} at ${time}`;
+}
