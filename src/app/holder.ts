@@ -63,6 +63,19 @@ export class HolderService {
     }
   }
 
+  /**
+   * Answers an audit challenge (over a link, or relayed: see audit-relay.ts) from the bytes actually
+   * held, whatever they are: the owner judges them against its Merkle roots. A missing shard or
+   * leaf is answered with no proof for it.
+   */
+  async answerAudit(from: Requester, req: Extract<PartnerRequest, { type: 'audit.challenge' }>): Promise<Uint8Array> {
+    const nonce = fromBase64Url(req.nonce);
+    if (!nonce || nonce.length !== 16) refuse(REFUSAL.badRequest, 'bad nonce');
+    const answer = await buildAnswer((shard) => this.store.get(from.peerId, shard), nonce, req.items, this.signTagged);
+    this.counters.audits++;
+    return answer;
+  }
+
   async #handle(from: Requester, req: PartnerRequest, incoming: IncomingRequest): Promise<OutgoingResponse> {
     switch (req.type) {
       case 'shard.put': {
@@ -121,12 +134,7 @@ export class HolderService {
         return { message: { type: 'root.stored', seq } };
       }
       case 'audit.challenge': {
-        // Answer from the bytes actually held, whatever they are: the owner judges them against
-        // its Merkle roots. A missing shard or leaf is answered with no proof for it.
-        const nonce = fromBase64Url(req.nonce);
-        if (!nonce || nonce.length !== 16) refuse(REFUSAL.badRequest, 'bad nonce');
-        const answer = await buildAnswer((shard) => this.store.get(from.peerId, shard), nonce, req.items, this.signTagged);
-        this.counters.audits++;
+        const answer = await this.answerAudit(from, req);
         return { message: { type: 'audit.answer', size: answer.length }, body: answer };
       }
       case 'root.get': {

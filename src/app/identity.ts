@@ -6,7 +6,6 @@
  * backup workers need them, and anyone who can read this origin's IndexedDB can already read the
  * files they protect on this device.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import type { IDBPDatabase } from 'idb';
 import {
   generatePhrase, importIdentitySigningKey, keysFromPhrase, safetyCode, taggedSigningInput,
@@ -15,6 +14,7 @@ import {
 import type { PeerId } from '../core/ids.ts';
 import type { BackpactDB } from '../store/db.ts';
 import type { IdentityPort, IdentitySummary } from '../ui/state/identity.svelte.ts';
+import { rawSigner } from './identity-signer.ts';
 
 const KV_KEY = 'identity';
 
@@ -53,10 +53,7 @@ export interface LocalIdentity {
 }
 
 function toLocal(s: StoredIdentity): LocalIdentity {
-  const signRaw = async (message: Uint8Array): Promise<Uint8Array> => {
-    if (s.signingKey) return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, s.signingKey, message as Uint8Array<ArrayBuffer>));
-    return ed25519.sign(message, s.privateKey!);
-  };
+  const signRaw = rawSigner(s);
   return {
     signRaw,
     peerId: s.peerId,

@@ -8,6 +8,7 @@ import { IdbHolderStore } from '../store/holder-store.ts';
 import { BackupServices } from './backup-services.ts';
 import { auditSummaries, type AuditSummary } from './audits.ts';
 import { installAuditBridge } from './audit-bridge.ts';
+import { AuditRelayResponder } from './audit-relay.ts';
 import { HolderService } from './holder.ts';
 import type { LocalIdentity } from './identity.ts';
 import { AppNetwork } from './network.ts';
@@ -28,6 +29,8 @@ export class Runtime {
   storagePersisted = $state<boolean | null>(null);
   network: AppNetwork | null = null;
   holder: HolderService | null = null;
+  /** Answers audits that owners' service workers send through the relay. */
+  auditRelay: AuditRelayResponder | null = null;
   readonly holderStore: IdbHolderStore;
 
   constructor(private readonly db: IDBPDatabase<BackpactDB>) {
@@ -46,6 +49,13 @@ export class Runtime {
     const pool = new PoolService(identity, network, this.db, partnerships);
     network.route(pool);
     network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.') || t === 'audit.challenge', handle: (from, req, incoming) => holder.handle(from, req, incoming) });
+    this.auditRelay = new AuditRelayResponder({
+      signaling: network.signaling,
+      identity: { publicKey: identity.publicKey, sign: (m) => identity.signRaw(m) },
+      hasAgreement: async (owner) => (await this.holderStore.usage(owner.peerId)).allowed !== null,
+      answer: (owner, req) => holder.answerAudit(owner, req),
+    });
+    this.auditRelay.start();
     network.start();
     await partnerships.start();
     this.partnerships = partnerships;

@@ -2,11 +2,13 @@
 /**
  * Backpact's service worker. It serves the app shell offline from a precache whose file list is
  * generated at build time (vite-plugin-pwa `injectManifest` fills `self.__WB_MANIFEST`), and it
- * will own the audit schedule. A new version waits until the user accepts the update prompt.
+ * owns the audit schedule and verdicts. A new version waits until the user accepts the update prompt.
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { RelayAuditTransport, signalingUrlFor } from '../app/audit-relay.ts';
 import { AuditRunner, type AuditTransport } from '../app/audits.ts';
+import { storedLinkIdentity } from '../app/identity-signer.ts';
 import { openBackpactDB } from '../store/db.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -38,7 +40,8 @@ self.addEventListener('activate', (event: ExtendableEvent) => {
 // ---------------------------------------------------------------------------------------------
 // Audits: this worker owns the schedule and the verdicts (docs/DESIGN.md §8). It runs due rounds
 // on `periodicsync` where the browser has it, and on a tick from any open page otherwise.
-// Challenges travel over an open page's data channel: workers have no RTCPeerConnection.
+// Challenges travel over an open page's data channel (workers have no RTCPeerConnection), or,
+// when no page can carry them, as signed relayed messages through the signaling server.
 // ---------------------------------------------------------------------------------------------
 
 /** Tag of the periodic background sync that runs audits. */
@@ -78,11 +81,18 @@ let auditsRunning: Promise<void> | null = null;
 function runAudits(): Promise<void> {
   auditsRunning ??= (async () => {
     const db = await openBackpactDB();
+    let relay: RelayAuditTransport | null = null;
     try {
-      const results = await new AuditRunner(db, deliverThroughPage).runDue();
+      const identity = await storedLinkIdentity(db);
+      relay = identity ? new RelayAuditTransport({ url: signalingUrlFor(self.location.href), identity }) : null;
+      const viaRelay = relay?.transport;
+      const transport: AuditTransport = async (partnerKey, challenge) =>
+        (await deliverThroughPage(partnerKey, challenge)) ?? (viaRelay ? await viaRelay(partnerKey, challenge) : null);
+      const results = await new AuditRunner(db, transport).runDue();
       const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
       for (const c of windows) c.postMessage({ type: 'audit-results', count: results.length });
     } finally {
+      relay?.close();
       db.close();
       auditsRunning = null;
     }

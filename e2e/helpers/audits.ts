@@ -1,0 +1,107 @@
+/**
+ * Helpers of the audit end-to-end tests: fire the service worker's periodic sync as the browser
+ * would (through CDP), with or without an app page open, make rounds due, and read what the
+ * worker recorded.
+ */
+import { expect, type BrowserContext, type CDPSession, type Page, type Worker } from '@playwright/test';
+
+/** Tag of the audit periodic sync (src/app/audit-bridge.ts). */
+export const AUDIT_SYNC_TAG = 'backpact-audit';
+
+/** Fires `periodicsync` for the registration of `origin` through a CDP session of a page. */
+async function dispatchPeriodicSync(cdp: CDPSession, origin: string): Promise<void> {
+  const registrationId = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
+      const live = e.registrations.find((r) => !r.isDeleted && r.scopeURL.startsWith(origin));
+      if (live) resolve(live.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin, registrationId: await registrationId, tag: AUDIT_SYNC_TAG });
+}
+
+/** Fires the service worker's `periodicsync` for the audit tag while `page` is open. */
+export async function firePeriodicSync(page: Page): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await dispatchPeriodicSync(cdp, new URL(page.url()).origin);
+  await cdp.detach();
+}
+
+/**
+ * Fires the audit `periodicsync` in `context` while none of its pages is open, as the browser does
+ * for a closed app. CDP's ServiceWorker domain exists only on page targets (the browser and the
+ * service-worker targets answer "'ServiceWorker.enable' wasn't found"), so this opens a blank tab
+ * as a handle and closes it again: the tab never loads the app and is no client of the worker.
+ */
+export async function firePeriodicSyncWithNoAppOpen(context: BrowserContext, origin: string): Promise<void> {
+  expect(context.pages()).toHaveLength(0);
+  const tab = await context.newPage();
+  try {
+    expect(tab.url()).toBe('about:blank');
+    const cdp = await context.newCDPSession(tab);
+    await dispatchPeriodicSync(cdp, origin);
+    await cdp.detach();
+  } finally {
+    await tab.close();
+  }
+}
+
+/** The latest service worker Playwright saw in `context`, or null (it may have been stopped since). */
+export function serviceWorkerOf(context: BrowserContext): Worker | null {
+  return context.serviceWorkers().at(-1) ?? null;
+}
+
+/** What the worker recorded for each partner (`kv/audit/*`), read inside the worker itself. */
+export async function recordedAudits(sw: Worker): Promise<{ peerId: string; results: string[] }[]> {
+  return sw.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => {
+      const q = indexedDB.open('backpact');
+      q.onsuccess = () => r(q.result);
+    });
+    const store = db.transaction('kv').objectStore('kv');
+    const all = await new Promise<{ peerId: string; history: { result: string }[] }[]>((r) => {
+      const g = store.getAll(IDBKeyRange.bound('audit/', 'audit/\uffff'));
+      g.onsuccess = () => r(g.result as { peerId: string; history: { result: string }[] }[]);
+    });
+    db.close();
+    return all.map((s) => ({ peerId: s.peerId, results: s.history.map((h) => h.result) }));
+  });
+}
+
+/** Pretends the audit interval has passed: every partner's next round is due now. */
+export async function makeAuditsDue(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const tx = db.transaction('kv', 'readwrite');
+    const store = tx.objectStore('kv');
+    const keys = await new Promise<IDBValidKey[]>((r) => { const g = store.getAllKeys(); g.onsuccess = () => r(g.result); });
+    for (const k of keys) {
+      if (typeof k !== 'string' || !k.startsWith('audit/')) continue;
+      const v = await new Promise<{ nextAt: number }>((r) => { const g = store.get(k); g.onsuccess = () => r(g.result); });
+      store.put({ ...v, nextAt: 0 }, k);
+    }
+    await new Promise((r) => (tx.oncomplete = r));
+  });
+}
+
+/**
+ * Stops `context`'s service worker at once, as the browser may at any time (through a blank tab's
+ * CDP session, see {@link firePeriodicSyncWithNoAppOpen}), and waits until CDP reports it stopped.
+ */
+export async function stopServiceWorker(context: BrowserContext): Promise<void> {
+  const tab = await context.newPage();
+  try {
+    const cdp = await context.newCDPSession(tab);
+    const status = new Map<string, string>();
+    cdp.on('ServiceWorker.workerVersionUpdated', (e: { versions: { versionId: string; runningStatus: string }[] }) => {
+      for (const v of e.versions) status.set(v.versionId, v.runningStatus);
+    });
+    await cdp.send('ServiceWorker.enable');
+    await expect.poll(() => [...status.values()].includes('running'), { timeout: 10_000 }).toBe(true);
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await expect.poll(() => [...status.values()].every((s) => s === 'stopped'), { timeout: 30_000 }).toBe(true);
+    await cdp.detach();
+  } finally {
+    await tab.close();
+  }
+}
