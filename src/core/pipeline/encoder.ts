@@ -260,9 +260,8 @@ export class PackEncoder {
   }
 
   private async code(pack: WrittenPack): Promise<EncodedPack> {
-    // Reed-Solomon here while WebCrypto hashes the pack id.
     const { shardLength, shards } = codeInPlace(pack.buffer, PACK_BUFFER_OFFSET, pack.bytes.length, this.k, this.m);
-    const packId = toHex(await pack.idBytes) as PackId;
+    const packId = toHex(pack.idBytes) as PackId;
     return {
       packId,
       length: pack.bytes.length,
