@@ -92,14 +92,14 @@ function tailIdBytes(pack: Uint8Array): Uint8Array {
 }
 
 /**
- * Id of `pack` as its version defines it (see the module comment). Rejects with
- * {@link UnsupportedVersionError} or {@link MalformedError} for what is not a pack.
+ * Id of `pack` as its version defines it (see the module comment): version 2 by its tail (rejects
+ * with {@link MalformedError} when the tail is out of range); any other bytes — version 1, or
+ * bytes that are not a pack, which {@link readPackHeader} then rejects — by the whole-bytes rule
+ * of {@link objectId}, the stronger check.
  */
 export async function packId(pack: Uint8Array): Promise<PackId> {
-  if (pack.length === 0) throw new MalformedError('pack', 'empty');
-  if (pack[0] === 1) return objectId(pack);
   if (pack[0] === 2) return toHex(tailIdBytes(pack)) as PackId;
-  throw new UnsupportedVersionError('pack', pack[0]!);
+  return objectId(pack);
 }
 
 /** Rejects with {@link IntegrityError} (or a subclass) unless `pack` has the {@link packId} `expected`. */
