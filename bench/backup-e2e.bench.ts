@@ -60,7 +60,8 @@ try {
     const t = performance.now();
     const job = await b.restore.start(sid as never, []);
     await b.restore.whenReady(job);
-    return { ms: performance.now() - t, bytes: b.restore.counters.bytes - before };
+    const byHolder = Object.values(b.restore.counters.bytesByHolder).sort((x, y) => y - x);
+    return { ms: performance.now() - t, bytes: b.restore.counters.bytes - before, byHolder };
   }, snapshot!);
   await device.context.close();
 
@@ -68,7 +69,9 @@ try {
   emit({ bench: 'datachannel-raw', value: round1(raw), unit: 'MB/s', partners: 3, mibPerPartner: 64 });
   emit({ ...backupLine, vsRaw: Math.round((backupMBps / raw) * 100) / 100 });
   const restoreMBps = mbps(r.bytes, r.ms);
-  emit({ bench: 'restore-e2e', value: round1(restoreMBps), unit: 'MB/s', userMBps: round1(mbps(files, r.ms)), vsRaw: Math.round((restoreMBps / raw) * 100) / 100, partners: 3, mib: TOTAL_MIB, ms: Math.round(r.ms) });
+  emit({ bench: 'restore-e2e', value: round1(restoreMBps), unit: 'MB/s', userMBps: round1(mbps(files, r.ms)), vsRaw: Math.round((restoreMBps / raw) * 100) / 100, partners: 3, mib: TOTAL_MIB, ms: Math.round(r.ms),
+    // Share of the shard bytes each holder served (largest first): how evenly the restore spread.
+    holderShares: r.byHolder.map((n) => Math.round((n / r.bytes) * 100) / 100) });
 } finally {
   await bench.close();
 }

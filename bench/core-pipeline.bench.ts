@@ -7,6 +7,8 @@
  *   ids in the main thread, sealing, packing, Reed-Solomon and Merkle roots in a pool of 2 Node
  *   `worker_threads` running the real worker code (src/workers/pipeline-api.ts over a comlink
  *   endpoint). `vsOneCore` compares it with one thread doing the same work (`withMerkleMBps`).
+ *   Extra `plainMBps`: the pool without Merkle roots, i.e. the issue's "pipeline" (chunk + id +
+ *   encrypt + RS) on 2 cores, and `plainVsOneCore` = that / `pipeline` on one core.
  *
  * Each configuration runs in its own child process; one-core runs are pinned to one CPU with
  * `taskset` (and the pool to two), so the comparison is cores, not threads. Precisely:
@@ -96,7 +98,7 @@ async function oneCore(data: Uint8Array, merkle: boolean): Promise<number> {
   }, SIZE, { warmup: 2, minIterations: 4 });
 }
 
-async function pooled(data: Uint8Array, workers: number): Promise<number> {
+async function pooled(data: Uint8Array, workers: number, merkle: boolean): Promise<number> {
   const factory = (): WorkerLike => {
     // `--import tsx` in execArgv does not reach worker threads on Node 20: register tsx inside.
     const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(self).href)}); });`;
@@ -107,7 +109,7 @@ async function pooled(data: Uint8Array, workers: number): Promise<number> {
   try {
     return await measureMBps(async () => {
       // The chunker hands out copies, so transferring chunks never detaches `data` itself.
-      const backup = await PoolBackup.start(pool, keys, options);
+      const backup = await PoolBackup.start(pool, keys, { ...options, merkleRoots: merkle });
       const f = await backup.addFile(pieces(data));
       await backup.finish();
       if (f.size !== SIZE) throw new Error('pool lost bytes');
@@ -126,21 +128,21 @@ if (!isMainThread) {
     const xor = await xorBaseline();
     const value = await oneCore(file(), mode === 'one-merkle');
     emit({ bench: mode === 'one' ? 'pipeline' : 'pipeline-merkle', value: Math.round(value), unit: 'MB/s', vsXor: Number((value / xor).toFixed(3)), xorMBps: Math.round(xor), k: 4, m: 2 });
-  } else if (mode === 'pool') {
+  } else if (mode === 'pool' || mode === 'pool-plain') {
     const xor = await xorBaseline();
-    const value = await pooled(file(), 2);
-    emit({ bench: 'pipeline-pool', value: Math.round(value), unit: 'MB/s', vsXor: Number((value / xor).toFixed(3)), xorMBps: Math.round(xor), k: 4, m: 2, workers: 2 });
+    const value = await pooled(file(), 2, mode === 'pool');
+    emit({ bench: mode === 'pool' ? 'pipeline-pool' : 'pipeline-pool-plain', value: Math.round(value), unit: 'MB/s', vsXor: Number((value / xor).toFixed(3)), xorMBps: Math.round(xor), k: 4, m: 2, workers: 2 });
   } else {
     // Each configuration in its own process, alternated twice, keeping each one's best run, so
     // background load on this shared 2-core machine hits all alike (best-of, like measureMBps,
     // since load only ever slows a run down).
     const best = new Map<string, BenchLine>();
     for (let round = 0; round < 2; round++) {
-      for (const m of ['one', 'one-merkle', 'pool']) {
+      for (const m of ['one', 'one-merkle', 'pool', 'pool-plain']) {
         // "One core" is the whole process pinned to one CPU, so WebCrypto's threads (Node runs
         // them on its libuv pool) share that core too; the pool gets two. Without taskset (not
         // Linux) both run unpinned and the one-core figures read high.
-        const cpus = m === 'pool' ? '0,1' : '0';
+        const cpus = m.startsWith('pool') ? '0,1' : '0';
         const argv = [process.execPath, '--import', 'tsx', self, m];
         const [cmd, ...args] = HAS_TASKSET ? ['taskset', '-c', cpus, ...argv] : argv;
         const r = spawnSync(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
@@ -156,7 +158,11 @@ if (!isMainThread) {
     const one = best.get('pipeline')!;
     const merkle = best.get('pipeline-merkle')!;
     const pool = best.get('pipeline-pool')!;
+    const plain = best.get('pipeline-pool-plain')!;
     emit({ ...one, withMerkleMBps: merkle.value, pinnedToOneCpu: HAS_TASKSET });
-    emit({ ...pool, vsOneCore: Number((pool.value / merkle.value).toFixed(2)) });
+    emit({
+      ...pool, vsOneCore: Number((pool.value / merkle.value).toFixed(2)),
+      plainMBps: plain.value, plainVsOneCore: Number((plain.value / one.value).toFixed(2)),
+    });
   }
 }

@@ -61,4 +61,15 @@ test('a tree of 300+ files with a 128 MiB file restores on a new device with one
   const restored = await zipHashes(all.path);
   expect(Object.keys(restored).length).toBe(spec.length);
   expect(restored).toEqual({ ...hashes, 'an empty folder': '' });
+
+  // The restore spread over both partners still online (replication puts the only data shard of
+  // every pack with the same partner; the least busy holder is asked first, not the data shard).
+  const byHolder = await device.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.counters.bytesByHolder);
+  const online = await device.page.evaluate((names) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    return b.partners.all().filter((p) => names.includes(p.name)).map((p) => p.peerId as string);
+  }, ['Ana', 'Ben']);
+  expect(online).toHaveLength(2);
+  expect(Object.keys(byHolder).sort()).toEqual([...online].sort());
+  for (const id of online) expect(byHolder[id]).toBeGreaterThan(BIG / 8);
 });

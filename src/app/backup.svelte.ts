@@ -20,7 +20,7 @@ import { SnapshotAssembler } from '../core/backup/snapshot.ts';
 import { checkTree, normalizePath } from '../core/backup/tree.ts';
 import type { PackId, SnapshotId } from '../core/ids.ts';
 import { sealManifest, type FileEntry } from '../core/manifest/index.ts';
-import { packId as packIdOf } from '../core/pack/pack.ts';
+import { objectId as packIdOf } from '../core/pack/pack.ts';
 import { stripePack, stripeRoots } from '../core/pack/shards.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { BackpactDB } from '../store/db.ts';

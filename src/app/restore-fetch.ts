@@ -2,8 +2,8 @@
  * Fetching a stripe for a restore: any k shards of a pack, from whichever holders are linked now.
  * Every shard is checked against its Merkle root from the manifest before it is used, so a
  * corrupted or substituted shard is detected (and counted, naming the holder) and another
- * holder's shard is asked for instead. Holders with fewer fetches in flight are asked first, so
- * a restore spreads over the partners.
+ * holder's shard is asked for instead. Holders with fewer fetches in flight are asked first
+ * (before data shards are preferred), so a restore spreads over the partners.
  */
 import { bytesEqual } from '../core/encoding/bytes.ts';
 import type { PeerId } from '../core/ids.ts';
@@ -19,13 +19,15 @@ export interface FetchCounters {
   shards: number;
   /** Bytes of shards received. */
   bytes: number;
+  /** Bytes of shards received, by holder (shows how a restore spread over the partners). */
+  bytesByHolder: Record<string, number>;
   /** Shards that failed their Merkle root, by holder. */
   corrupt: Record<string, number>;
 }
 
 /** Gathers stripes from holders. */
 export class ShardFetcher {
-  readonly counters: FetchCounters = { packs: 0, shards: 0, bytes: 0, corrupt: {} };
+  readonly counters: FetchCounters = { packs: 0, shards: 0, bytes: 0, bytesByHolder: {}, corrupt: {} };
   readonly #inFlight = new Map<PeerId, number>();
   /** Holders whose shard of a pack failed verification (not asked for it again). */
   readonly #bad = new Set<string>();
@@ -48,8 +50,11 @@ export class ShardFetcher {
         .map((s, i) => ({ s, i }))
         .filter(({ s, i }) => s.holder !== null && !tried.has(i) && !this.#bad.has(`${placement.packId}/${i}`) && this.partners.link(s.holder));
       if (candidates.length < k - have) return null;
-      // Data shards first (a systematic code rebuilds without arithmetic), then the least busy holder.
-      candidates.sort((a, b) => Number(a.i >= k) - Number(b.i >= k) || this.#load(a.s.holder!) - this.#load(b.s.holder!) || a.i - b.i);
+      // The least busy holder first, then data shards (a systematic code rebuilds those without
+      // arithmetic). Load comes first: with replication (k = 1) shard 0 always lies with the same
+      // partner, so preferring data shards sent every fetch to one link while the others idled;
+      // rebuilding from parity costs the pool far less than a channel's time.
+      candidates.sort((a, b) => this.#load(a.s.holder!) - this.#load(b.s.holder!) || Number(a.i >= k) - Number(b.i >= k) || a.i - b.i);
       const batch = candidates.slice(0, k - have);
       const results = await Promise.all(batch.map(async ({ s, i }) => {
         tried.add(i);
@@ -69,6 +74,7 @@ export class ShardFetcher {
         if (!bytes) return false;
         this.counters.shards++;
         this.counters.bytes += bytes.length;
+        this.counters.bytesByHolder[holder] = (this.counters.bytesByHolder[holder] ?? 0) + bytes.length;
         if (bytes.length !== placement.shardLength || !bytesEqual(merkleRoot(bytes), s.merkleRoot)) {
           this.#bad.add(`${placement.packId}/${i}`);
           this.counters.corrupt[holder] = (this.counters.corrupt[holder] ?? 0) + 1;

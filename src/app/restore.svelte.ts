@@ -23,7 +23,7 @@ import type { LocalIdentity } from './identity.ts';
 import type { SnapshotIndex } from './snapshots.svelte.ts';
 
 /** Fetch slots: stripes fetched at once (each slot may also have one stripe being stored). */
-export const RESTORE_PARALLEL_PACKS = 3;
+export const RESTORE_PARALLEL_PACKS = 6;
 
 /** A restore as the UI shows it. */
 export interface RestoreJobView {

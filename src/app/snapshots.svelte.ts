@@ -282,7 +282,7 @@ export class SnapshotIndex {
     if (!ref) throw new Error('This snapshot is not in your backup list.');
     const shards = await this.fetcher.fetch(ref.manifest);
     if (!shards) return null;
-    const envelope = await joinStripe(shards, ref.manifest.dataCount, ref.manifest.length, ref.manifest.packId);
+    const envelope = await joinStripe(shards, ref.manifest.dataCount, ref.manifest.length, ref.manifest.packId, undefined, 'object');
     const m = await openManifest(this.me.keys.indexKey, envelope, id);
     const summary = { label: m.label, files: m.files.filter((f) => f.kind === 'file').length, bytes: m.files.reduce((n, f) => n + f.size, 0) };
     const rec = await this.db.get('snapshots', id);

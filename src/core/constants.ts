@@ -124,8 +124,14 @@ export const TAG_BYTES = 16;
  */
 export const PACK_TARGET_BYTES = 8 * MiB;
 
-/** Version byte of the pack format (FORMAT). */
-export const PACK_VERSION = 1;
+/**
+ * Version byte of the packs written now (FORMAT). Version 2 has the layout of version 1 and a
+ * cheaper pack id (a hash of the pack's tail, see `pack/pack.ts`); readers accept both.
+ */
+export const PACK_VERSION = 2;
+
+/** Pack versions readers accept (FORMAT): 1 (id = hash of the whole pack) and 2. */
+export const PACK_VERSIONS_READ: readonly number[] = [1, 2];
 
 /** Bytes of a Merkle leaf: 1 KiB keeps an audit answer (leaf + path) well under one 16 KiB message. */
 export const MERKLE_LEAF_BYTES = 1 * KiB;

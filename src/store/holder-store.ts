@@ -40,7 +40,9 @@ export class IdbHolderStore implements HolderStore {
     if (quota !== undefined && usage !== undefined && usage + bytes.length + DEVICE_HEADROOM_BYTES > quota) {
       throw new DeviceStorageFullError(bytes.length);
     }
-    const buffer = bytes.slice().buffer;
+    // IndexedDB clones the value when `put` is called; copy first only when `bytes` is a view of
+    // part of a larger buffer (a body read whole is its own buffer: no extra 8 MiB copy per shard).
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
     const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
     try {
       const allowance = await tx.objectStore('allowance').get(owner);

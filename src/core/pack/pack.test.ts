@@ -6,12 +6,16 @@ import { bytesEqual, fromHex, toHex, utf8 } from '../encoding/bytes.ts';
 import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, NotEnoughShardsError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId, PackId } from '../ids.ts';
 import { merkleRoot } from '../merkle/index.ts';
-import { chunkEnvelope, codeInPlace, joinStripe, PACK_BUFFER_OFFSET, PackBuilder, packId, PackWriter, readPackHeader, shardId, shardIds, shardLengthFor, stripePack, stripeRoots, verifyPackId, type Pack } from './index.ts';
+import { taggedHash } from '../crypto/hash.ts';
+import { expectGolden } from '../test-support/golden.ts';
+import { chunkEnvelope, codeInPlace, joinStripe, objectId, PACK_BUFFER_OFFSET, PACK_ID_TAG, PACK_TAIL_ID_TAG, PackBuilder, packId, PackWriter, readPackHeader, shardId, shardIds, shardLengthFor, stripePack, stripeRoots, verifyObjectId, verifyPackId, type Pack } from './index.ts';
 
 const HEADER_KEY = fromHex('44'.repeat(32));
 const SHARD_NAME_KEY = fromHex('55'.repeat(32));
 const KEYS = { dataKey: fromHex('11'.repeat(32)), dedupKey: fromHex('22'.repeat(32)) };
-const golden = JSON.parse(readFileSync(new URL('./__fixtures__/pack.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+/** Version 1, written by the first edition (id = hash of the whole pack): still read. */
+const goldenV1 = JSON.parse(readFileSync(new URL('./__fixtures__/pack.json', import.meta.url), 'utf8')) as Record<string, string>;
+const GOLDEN_V2 = new URL('./__fixtures__/pack-v2.json', import.meta.url);
 
 function prng(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -53,15 +57,19 @@ async function goldenPack(): Promise<Pack> {
 }
 
 describe('packs', () => {
-  it('match the committed golden pack byte for byte', async () => {
+  it('match the committed golden version-2 pack and stripe byte for byte', async () => {
     const pack = await goldenPack();
-    expect({ id: pack.id, bytes: toHex(pack.bytes) }).toEqual({ id: golden.packId, bytes: golden.packHex });
+    const stripe = stripePack(pack.bytes, pack.id, 4, 2, SHARD_NAME_KEY);
+    expectGolden(GOLDEN_V2, { packId: pack.id, packHex: toHex(pack.bytes), shardIds: stripe.shardIds, shardRoots: stripeRoots(stripe).map(toHex) });
   });
 
-  it('have the documented layout and a readable header', async () => {
+  it('have the documented layout, a readable header and an id hashed over the tail only', async () => {
     const pack = await goldenPack();
-    expect(pack.bytes[0]).toBe(1);
+    expect(pack.bytes[0]).toBe(2);
     expect(pack.id).toBe(await packId(pack.bytes));
+    const h = new DataView(pack.bytes.buffer, pack.bytes.byteOffset).getUint32(pack.bytes.length - 4, true);
+    expect(pack.id).toBe(toHex(taggedHash(PACK_TAIL_ID_TAG, new Uint8Array([2]), pack.bytes.subarray(pack.bytes.length - 4 - h))));
+    expect(pack.id).not.toBe(await objectId(pack.bytes));
     const entries = await readPackHeader(pack.bytes, HEADER_KEY);
     expect(entries).toEqual(pack.entries);
     expect(entries[0]!.offset).toBe(1);
@@ -112,7 +120,7 @@ describe('packs', () => {
     expect(() => writer.reserve(sealed[0]!.id, sealed[0]!.idBytes, 10_000, 10_000 - ENVELOPE_OVERHEAD)).toThrow(InvalidArgumentError);
     const written = (await writer.close())!;
     expect(toHex(written.bytes)).toBe(toHex(viaBuilder.bytes));
-    expect(toHex(await written.idBytes)).toBe(viaBuilder.id);
+    expect(toHex(written.idBytes)).toBe(viaBuilder.id);
     expect(viaBuilder.id).toBe(await packId(viaBuilder.bytes));
     expect(written.buffer.length).toBeGreaterThanOrEqual(PACK_BUFFER_OFFSET + room(written.bytes.length));
     expect(await writer.close()).toBeNull();
@@ -142,33 +150,72 @@ describe('packs', () => {
     const tampered = pack.slice();
     tampered[pack.length - 10]! ^= 1;
     expect(await rejection(readPackHeader(tampered, HEADER_KEY))).toBeInstanceOf(IntegrityError);
-    const v2 = pack.slice();
-    v2[0] = 2;
-    expect(await rejection(readPackHeader(v2, HEADER_KEY))).toBeInstanceOf(UnsupportedVersionError);
+    const v3 = pack.slice();
+    v3[0] = 3;
+    expect(await rejection(readPackHeader(v3, HEADER_KEY))).toBeInstanceOf(UnsupportedVersionError);
+    // Bytes that are not a version-2 pack get the whole-bytes id (the stronger check).
+    expect(await packId(v3)).toBe(await objectId(v3));
+    expect(await rejection(packId(pack.subarray(0, 20)))).toBeInstanceOf(MalformedError);
     expect(await rejection(readPackHeader(pack.subarray(0, 20), HEADER_KEY))).toBeInstanceOf(MalformedError);
     const badLength = pack.slice();
     new DataView(badLength.buffer).setUint32(pack.length - 4, pack.length, true);
     expect(await rejection(readPackHeader(badLength, HEADER_KEY))).toBeInstanceOf(MalformedError);
     expect(await rejection(readPackHeader(pack, fromHex('45'.repeat(32))))).toBeInstanceOf(IntegrityError);
     expect(await rejection(verifyPackId(tampered, await packId(pack)))).toBeInstanceOf(IntegrityError);
+    // A version-2 pack rewritten as version 1 is checked by the whole-bytes rule, and fails.
+    const downgraded = pack.slice();
+    downgraded[0] = 1;
+    expect(await rejection(verifyPackId(downgraded, await packId(pack)))).toBeInstanceOf(IntegrityError);
     expect(ENVELOPE_OVERHEAD).toBe(29);
+  });
+
+  it('version 2: a changed blob passes the tail id but is rejected when its chunk is opened', async () => {
+    const golden = await goldenPack();
+    const pack = golden.bytes.slice();
+    pack[golden.entries[1]!.offset + 20]! ^= 1;
+    await verifyPackId(pack, golden.id);
+    const entries = await readPackHeader(pack, HEADER_KEY);
+    const cipher = await ChunkCipher.create(KEYS);
+    expect(await rejection(cipher.open(entries[1]!.id, chunkEnvelope(pack, entries, entries[1]!.id)))).toBeInstanceOf(IntegrityError);
+    expect(new TextDecoder().decode(await cipher.open(entries[0]!.id, chunkEnvelope(pack, entries, entries[0]!.id)))).toBe('first chunk');
+  });
+
+  it('read version-1 packs: the committed first-edition pack verifies by its whole-bytes id and opens', async () => {
+    const pack = fromHex(goldenV1.packHex!);
+    expect(pack[0]).toBe(1);
+    expect(await packId(pack)).toBe(goldenV1.packId);
+    expect(await objectId(pack)).toBe(goldenV1.packId);
+    expect(goldenV1.packId).toBe(toHex(taggedHash(PACK_ID_TAG, pack)));
+    await verifyPackId(pack, goldenV1.packId as PackId);
+    await verifyObjectId(pack, goldenV1.packId as PackId);
+    const entries = await readPackHeader(pack, HEADER_KEY);
+    const cipher = await ChunkCipher.create(KEYS);
+    const texts = await Promise.all(entries.map(async (e) => new TextDecoder().decode(await cipher.open(e.id, chunkEnvelope(pack, entries, e.id)))));
+    expect(texts).toEqual(['first chunk', 'second chunk', 'third']);
+    // Any changed byte of a version-1 pack fails its id, blobs included.
+    const changed = pack.slice();
+    changed[entries[1]!.offset + 20]! ^= 1;
+    expect(await rejection(verifyPackId(changed, goldenV1.packId as PackId))).toBeInstanceOf(IntegrityError);
+    const stripe = stripePack(pack, goldenV1.packId as PackId, 4, 2, SHARD_NAME_KEY);
+    expect(stripe.shardIds).toEqual(goldenV1.shardIds);
+    expect(stripeRoots(stripe).map(toHex)).toEqual(goldenV1.shardRoots);
+    expect(bytesEqual(await joinStripe([null, ...stripe.shards.slice(1, 4), null, stripe.shards[5]!], 4, pack.length, goldenV1.packId as PackId), pack)).toBe(true);
   });
 });
 
 describe('stripes', () => {
-  it('name shards with HMAC(shard-name key, pack id ‖ index), matching the golden ids', async () => {
+  it('name shards with HMAC(shard-name key, pack id ‖ index)', async () => {
     const pack = await goldenPack();
     const stripe = stripePack(pack.bytes, pack.id, 4, 2, SHARD_NAME_KEY);
-    expect(stripe.shardIds).toEqual(golden.shardIds);
     expect(new Set(stripe.shardIds).size).toBe(6);
     expect(shardId(SHARD_NAME_KEY, pack.id, 0)).toBe(stripe.shardIds[0]);
     expect(shardId(fromHex('56'.repeat(32)), pack.id, 0)).not.toBe(stripe.shardIds[0]);
-    expect(stripeRoots(stripe).map(toHex)).toEqual(golden.shardRoots);
+    expect(bytesEqual(await joinStripe([null, null, ...stripe.shards.slice(2)], 4, pack.bytes.length, pack.id), pack.bytes)).toBe(true);
   });
 
   it('pad to equal, aligned shards and rejoin from any k shards', async () => {
     const bytes = prng(1_000_003, 9);
-    const id = await packId(bytes);
+    const id = await objectId(bytes);
     const stripe = stripePack(bytes, id, 4, 2, SHARD_NAME_KEY);
     expect(stripe.shardLength).toBe(shardLengthFor(bytes.length, 4));
     expect(stripe.shardLength % 64).toBe(0);
@@ -176,20 +223,20 @@ describe('stripes', () => {
     for (const s of stripe.shards) expect(s.length).toBe(stripe.shardLength);
     for (const lost of [[], [0], [5], [0, 1], [2, 4], [3, 5]]) {
       const shards = stripe.shards.map((s, i) => (lost.includes(i) ? null : s));
-      expect(bytesEqual(await joinStripe(shards, 4, bytes.length, id), bytes)).toBe(true);
+      expect(bytesEqual(await joinStripe(shards, 4, bytes.length, id, undefined, 'object'), bytes)).toBe(true);
     }
-    expect(await rejection(joinStripe([null, null, null, ...stripe.shards.slice(3)], 4, bytes.length, id))).toBeInstanceOf(NotEnoughShardsError);
+    expect(await rejection(joinStripe([null, null, null, ...stripe.shards.slice(3)], 4, bytes.length, id, undefined, 'object'))).toBeInstanceOf(NotEnoughShardsError);
   });
 
   it('drop a corrupt shard by its Merkle root, and detect a wrong pack', async () => {
     const bytes = prng(300_000, 10);
-    const id = await packId(bytes);
+    const id = await objectId(bytes);
     const stripe = stripePack(bytes, id, 3, 2, SHARD_NAME_KEY);
     const roots = stripe.shards.map((s) => merkleRoot(s));
     const shards: (Uint8Array | null)[] = stripe.shards.map((s) => s.slice());
     shards[1]![500]! ^= 1;
-    expect(bytesEqual(await joinStripe(shards, 3, bytes.length, id, roots), bytes)).toBe(true);
-    expect(await rejection(joinStripe(shards, 3, bytes.length, id))).toBeInstanceOf(IntegrityError);
-    expect(await rejection(joinStripe(stripe.shards, 3, bytes.length, '00'.repeat(32) as PackId))).toBeInstanceOf(IntegrityError);
+    expect(bytesEqual(await joinStripe(shards, 3, bytes.length, id, roots, 'object'), bytes)).toBe(true);
+    expect(await rejection(joinStripe(shards, 3, bytes.length, id, undefined, 'object'))).toBeInstanceOf(IntegrityError);
+    expect(await rejection(joinStripe(stripe.shards, 3, bytes.length, '00'.repeat(32) as PackId, undefined, 'object'))).toBeInstanceOf(IntegrityError);
   });
 });

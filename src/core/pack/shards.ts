@@ -16,7 +16,7 @@ import { checkCodeParameters } from '../erasure/matrix.ts';
 import { IntegrityError, InvalidArgumentError } from '../errors.ts';
 import type { PackId, ShardId } from '../ids.ts';
 import { merkleRoot } from '../merkle/index.ts';
-import { verifyPackId } from './pack.ts';
+import { verifyObjectId, verifyPackId } from './pack.ts';
 
 /** Shard lengths are multiples of this (see `SHARD_ALIGN_BYTES` in `../constants.ts`). */
 export const SHARD_ALIGN = SHARD_ALIGN_BYTES;
@@ -86,10 +86,13 @@ export function stripeRoots(stripe: Stripe): Uint8Array[] {
  * against its expected Merkle root when `roots` is given (a corrupt shard is treated as absent if
  * enough others remain), and checks the result against `expectedId`. Rejects with
  * `NotEnoughShardsError` when fewer than k usable shards remain, {@link IntegrityError} when the
- * rebuilt pack does not match its id.
+ * rebuilt pack does not match its id. `kind` says how the id is checked: `'pack'` (default) by
+ * `packId` (its version's rule: a version-2 pack's chunks are then checked when opened), `'object'`
+ * by `objectId`, the hash of every byte (manifest envelopes).
  */
 export async function joinStripe(
   shards: readonly (Uint8Array | null)[], k: number, packLength: number, expectedId: PackId, roots?: readonly Uint8Array[],
+  kind: 'pack' | 'object' = 'pack',
 ): Promise<Uint8Array> {
   const usable = shards.map((s, i) => {
     if (!s || !roots) return s;
@@ -103,6 +106,6 @@ export async function joinStripe(
   for (let i = 0; i < k && i * shardLength < packLength; i++) {
     pack.set(all[i]!.subarray(0, Math.min(shardLength, packLength - i * shardLength)), i * shardLength);
   }
-  await verifyPackId(pack, expectedId);
+  await (kind === 'pack' ? verifyPackId(pack, expectedId) : verifyObjectId(pack, expectedId));
   return pack;
 }

@@ -11,16 +11,17 @@
  * {@link MAX_SEALS_IN_FLIGHT} chunk encryptions.
  *
  * Performance (see bench/core-pipeline.bench.ts and docs/DESIGN.md §4.14): the bulk work is
- * WebCrypto (HMAC ids, AES-GCM, the SHA-256 pack id), FastCDC and the Reed-Solomon kernel; the rest
- * is kept to no copies and few allocations, because large short-lived ArrayBuffers cost more in
- * page faults and garbage collection than the copying itself:
+ * WebCrypto (HMAC ids, AES-GCM), FastCDC and the Reed-Solomon kernel; the pack id (version 2)
+ * hashes only the pack's tail, a few hundred bytes. The rest is kept to no copies and few
+ * allocations, because large short-lived ArrayBuffers cost more in page faults and garbage
+ * collection than the copying itself:
  * - chunks reach WebCrypto as views of the input or of the chunker's buffer (`pushViews`); WebCrypto
  *   copies what it reads during the call, so views may be reused as soon as a call returns;
- * - each pack is one buffer: envelopes are sealed straight into it (`sealInto`), the pack id is
- *   hashed in place (tag prefix written before the pack), the data shards are views of the padded
- *   pack and the parity shards are computed into the same buffer right after it;
+ * - each pack is one buffer: envelopes are sealed straight into it (`sealInto`), the data shards
+ *   are views of the padded pack and the parity shards are computed into the same buffer right
+ *   after it;
  * - WebCrypto runs off the JavaScript thread, so encryption of a chunk overlaps the chunking and id
- *   of the next, and hashing of a pack's id overlaps its Reed-Solomon coding.
+ *   of the next.
  */
 import { Chunker, type ChunkerOptions } from '../chunking/fastcdc.ts';
 import { ChunkCipher } from '../crypto/chunk.ts';
@@ -260,9 +261,8 @@ export class PackEncoder {
   }
 
   private async code(pack: WrittenPack): Promise<EncodedPack> {
-    // Reed-Solomon here while WebCrypto hashes the pack id.
     const { shardLength, shards } = codeInPlace(pack.buffer, PACK_BUFFER_OFFSET, pack.bytes.length, this.k, this.m);
-    const packId = toHex(await pack.idBytes) as PackId;
+    const packId = toHex(pack.idBytes) as PackId;
     return {
       packId,
       length: pack.bytes.length,

@@ -5,7 +5,7 @@ import type { ChunkId, PeerId } from '../ids.ts';
 import { deriveUserKeys } from '../keys/derive.ts';
 import { identityFromPrivateKey } from '../keys/identity.ts';
 import { openManifest, openRootRecord, sealManifest, sealRootRecord, type ChunkLocation, type FileEntry, type PackPlacement } from '../manifest/index.ts';
-import { joinStripe, packId, stripePack, stripeRoots } from '../pack/index.ts';
+import { joinStripe, objectId, packId, stripePack, stripeRoots } from '../pack/index.ts';
 import { ChunkStage, encodeStream, PackDecoder, PackEncoder, type DecodedPack, type EncodedPack } from './index.ts';
 
 const KEYS = deriveUserKeys(fromHex('5a'.repeat(64)));
@@ -157,7 +157,7 @@ describe('pipeline', () => {
       files: [{ path: 'data.bin', kind: 'file' as const, size: r.size, mtime: 2, chunks: r.chunks }],
     };
     const sealed = await sealManifest(KEYS.indexKey, manifest);
-    const mStripe = stripePack(sealed.envelope, await packId(sealed.envelope), 1, 2, KEYS.shardNameKey);
+    const mStripe = stripePack(sealed.envelope, await objectId(sealed.envelope), 1, 2, KEYS.shardNameKey);
     const manifestPlacement: PackPlacement = {
       packId: mStripe.packId, length: mStripe.packLength, dataCount: 1, parityCount: 2, shardLength: mStripe.shardLength,
       shards: mStripe.shardIds.map((id, i) => ({ id, holder: holders[i]!, merkleRoot: stripeRoots(mStripe)[i]! })),
@@ -171,7 +171,7 @@ describe('pipeline', () => {
     const again = deriveUserKeys(fromHex('5a'.repeat(64)));
     const root = await openRootRecord(record, again.rootRecordKey, { expectedOwner: again.identity.peerId });
     const snap = root.body.snapshots[0]!;
-    const envelope = await joinStripe([null, mStripe.shards[1]!, null], 1, snap.manifest.length, snap.manifest.packId);
+    const envelope = await joinStripe([null, mStripe.shards[1]!, null], 1, snap.manifest.length, snap.manifest.packId, undefined, 'object');
     const restored = await openManifest(again.indexKey, envelope, snap.id);
     const decoder = await PackDecoder.create(again);
     const parts: Uint8Array[] = [];
