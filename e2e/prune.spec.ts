@@ -1,14 +1,15 @@
 /**
  * Keeping history: three backups of a changing tree, "keep the last 1" set in Settings and
- * "Clean up now" — partners drop exactly the shards only the forgotten snapshots used, the kept
- * snapshot restores byte-identical on a new device and the list shows it alone. And orphans: a
+ * "Clean up now" — partners drop exactly the shards only the forgotten snapshots used (a partner
+ * offline then gets its deletes, queued across a reload, when it comes back), the kept snapshot
+ * restores byte-identical on a new device and the list shows it alone. And orphans: a
  * backup interrupted by closing the page leaves shards no snapshot references; a clean-up with
  * the default safety age leaves them (they are young), one with the safety age set to zero
  * through the debug handle removes them and nothing else.
  */
 import { expect, test } from './fixtures.ts';
 import {
-  backUp, cleanUpNow, generateTree, heldShards, ownerWithPartners, referencedShardsAt, restoreAndSave, setKeepHistory, waitForBackupServices,
+  backUp, cleanUpNow, corruptHeldShards, generateTree, goOffline, goOnline, heldShards, ownerWithPartners, referencedShardsAt, restoreAndSave, setKeepHistory, waitForBackupServices,
   waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec,
 } from './helpers/backup.ts';
 import { restoreIdentity } from './helpers/onboarding.ts';
@@ -16,7 +17,7 @@ import { restoreIdentity } from './helpers/onboarding.ts';
 const MiB = 1024 * 1024;
 type Backups = NonNullable<DebugGlobal['backpactDebug']['runtime']['backup']>;
 
-test('keep last 1 through Settings frees the forgotten snapshots at every partner and the kept one restores', async ({ openPeers }) => {
+test('keep last 1 through Settings frees the forgotten snapshots at every partner and the kept one restores', async ({ openPeers, server }) => {
   test.setTimeout(300_000);
   const [owner, ana, ben, cleo] = await openPeers(4);
   const partners = { Ana: ana, Ben: ben, Cleo: cleo };
@@ -41,6 +42,9 @@ test('keep last 1 through Settings frees the forgotten snapshots at every partne
     for (const id of mustKeep[i]!) expect(held.ids).toContain(id);
   }
 
+  // Cleo is offline during the clean-up: her deletes wait in a queue that survives a reload.
+  await goOffline(cleo, owner.page, 'Cleo');
+
   // Settings: keep only the last backup. The preview names the two that go.
   await setKeepHistory(owner.page, { last: 1, daily: 0, weekly: 0, monthly: 0 });
   await expect(owner.page.getByTestId('keep-preview')).toContainText('2 backups would be removed');
@@ -49,14 +53,26 @@ test('keep last 1 through Settings frees the forgotten snapshots at every partne
   expect(message).toContain('Removed 2 old backups.');
   await expect(owner.page.getByTestId('keep-preview')).toContainText('all 1 backup is kept');
 
-  // Every partner now holds exactly what the kept snapshot uses.
-  for (const [i, [name, p]] of Object.entries(partners).entries()) {
-    await expect.poll(async () => (await heldShards(p.page)).ids.sort(), { timeout: 60_000, message: name }).toEqual(mustKeep[i]);
-    expect((await heldShards(p.page)).bytes).toBeLessThan(before[i]!.bytes);
-  }
+  // Ana and Ben now hold exactly what the kept snapshot uses; Cleo still holds everything.
+  const check = async (name: keyof typeof partners): Promise<void> => {
+    const i = Object.keys(partners).indexOf(name);
+    await expect.poll(async () => (await heldShards(partners[name].page)).ids.sort(), { timeout: 60_000, message: name }).toEqual(mustKeep[i]);
+    expect((await heldShards(partners[name].page)).bytes).toBeLessThan(before[i]!.bytes);
+  };
+  await check('Ana');
+  await check('Ben');
   const freed = owner.page.getByTestId('freed-partner');
   await expect(freed).toHaveCount(3);
-  for (const name of Object.keys(partners)) await expect(freed.filter({ hasText: name })).toContainText(/[1-9][\d.]* MB freed/);
+  for (const name of ['Ana', 'Ben']) await expect(freed.filter({ hasText: name })).toContainText(/^\s*\S+: [1-9][\d.]* MB freed\s*$/);
+  await expect(freed.filter({ hasText: 'Cleo' })).toContainText(/0 bytes freed; [1-9][\d.]* MB more when Cleo is online/);
+
+  // After a reload of the owner, Cleo comes back: she gets the new root record, then the deletes.
+  await owner.page.reload();
+  await waitForBackupServices(owner.page);
+  await goOnline(cleo, server.url);
+  await check('Cleo');
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await expect(freed.filter({ hasText: 'Cleo' })).toContainText(/^\s*Cleo: [1-9][\d.]* MB freed\s*$/);
 
   // The list shows the kept snapshot alone, here and on the Restore screen.
   expect(await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.snapshots.map((s) => s.id))).toEqual([third.snapshotId]);
@@ -133,4 +149,38 @@ test('orphans of an interrupted backup are collected once older than the safety 
   // Both snapshots still restore.
   expect(await zipHashes((await restoreAndSave(page, first.snapshotId, [])).path)).toEqual(v1);
   expect(await zipHashes((await restoreAndSave(page, second.snapshotId, [])).path)).toEqual(v2);
+});
+
+test('a clean-up that cannot read a kept snapshot\'s file list refuses and removes nothing', async ({ openPeers }) => {
+  test.setTimeout(180_000);
+  const [owner, ana, ben] = await openPeers(3);
+  const phrase = await ownerWithPartners(owner, [ana, ben], ['Ana', 'Ben']);
+  const tree = (seed: number): TreeSpec[] => [
+    { path: 'x/a.bin', kind: 'file', size: 600_000, content: 'random', seed },
+    { path: 'x/b.txt', kind: 'file', size: 10_000, content: 'text', seed: 1 },
+  ];
+  await generateTree(owner.page, tree(1));
+  const first = await backUp(owner.page);
+  await generateTree(owner.page, tree(2));
+  const second = await backUp(owner.page);
+  await owner.context.close();
+
+  // A new device knows the two snapshots from the root record but has no file list yet, and
+  // both partners' copies are damaged: which pieces the kept snapshot needs cannot be known.
+  const [device] = await openPeers(1);
+  await restoreIdentity(device.page, phrase, 'Olivia');
+  await waitForBackupServices(device.page);
+  expect(await waitForSnapshots(device.page, 2)).toEqual([second.snapshotId, first.snapshotId]);
+  for (const p of [ana, ben]) expect(await corruptHeldShards(p.page)).toBeGreaterThan(0);
+  const held = await Promise.all([ana, ben].map(async (p) => (await heldShards(p.page)).ids.length));
+
+  await setKeepHistory(device.page, { last: 1, daily: 0, weekly: 0, monthly: 0 });
+  await expect(device.page.getByTestId('keep-preview')).toContainText('1 backup would be removed');
+  const message = await cleanUpNow(device.page);
+  expect(message).toContain('cannot tell which pieces it still needs. Nothing was removed.');
+  await expect(device.page.getByTestId('prune-status')).toHaveAttribute('data-phase', 'failed');
+  expect(await waitForSnapshots(device.page, 2)).toEqual([second.snapshotId, first.snapshotId]);
+  for (const [i, p] of [ana, ben].entries()) expect((await heldShards(p.page)).ids.length).toBe(held[i]);
+  // Partners still hold the root record listing both snapshots.
+  expect(await device.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.seq)).toBe(2);
 });

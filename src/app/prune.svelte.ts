@@ -231,6 +231,8 @@ export class PruneService {
     const report: PruneReport = { at: Date.now(), forgotten: 0, orphans: 0, orphansSkipped: null, partners: [] };
     this.#report = report;
     await this.#refreshPending();
+    // Decide on the newest root record: another device may have published one.
+    await Promise.all(this.#linked().map(({ id, link }) => this.index.syncWith(id, link).catch(() => undefined)));
     const { keep, forget } = this.#decide(this.settings.policy);
     if (forget.length > 0) {
       // Everything a remaining snapshot references must be known before anything is deleted.
@@ -394,8 +396,8 @@ export class PruneService {
   async #collectOrphans(report: PruneReport, step: (message: string, done: number, total: number) => void): Promise<string | null> {
     const linked = this.#linked();
     if (linked.length === 0) return 'Leftover pieces are cleared when a partner is online.';
-    // Adopt a newer root record from another device first: its snapshots are referenced too.
-    await Promise.all(linked.map(({ id, link }) => this.index.syncWith(id, link).catch(() => undefined)));
+    // A newer root record from another device was adopted at the start of the clean-up: its
+    // snapshots are referenced too.
     const refs = this.index.refs();
     if (!this.index.hasRoot || refs.length === 0) return 'Leftover pieces are cleared once a backup is recorded.';
     const referenced = new Set<ShardId>();
