@@ -51,7 +51,7 @@ test('keep last 1 through Settings frees the forgotten snapshots at every partne
   await expect(owner.page.getByTestId('would-remove')).toHaveCount(2);
   const message = await cleanUpNow(owner.page);
   expect(message).toContain('Removed 2 old backups.');
-  await expect(owner.page.getByTestId('keep-preview')).toContainText('all 1 backup is kept');
+  await expect(owner.page.getByTestId('keep-preview')).toContainText('your only backup is kept');
 
   // Ana and Ben now hold exactly what the kept snapshot uses; Cleo still holds everything.
   const check = async (name: keyof typeof partners): Promise<void> => {
