@@ -197,17 +197,22 @@ export class PruneService {
    */
   cleanUp(opts: { orphans?: 'now' | 'if-due' } = {}): Promise<PruneReport> {
     const run = this.status.run + 1;
-    this.status = { run, phase: 'waiting', message: this.lock.busy ? 'Waiting for the backup to finish…' : null, done: 0, total: 0 };
+    this.status = { run, phase: 'waiting', message: this.lock.busy ? 'Waiting for the backup or clean-up under way to finish…' : null, done: 0, total: 0 };
     return this.lock.run(async () => {
       try {
         const report = await this.#cleanUp(run, opts.orphans ?? 'now');
-        this.status = { run, phase: 'done', message: this.#summary(report), done: 1, total: 1 };
+        this.#setStatus({ run, phase: 'done', message: this.#summary(report), done: 1, total: 1 });
         return report;
       } catch (err) {
-        this.status = { run, phase: 'failed', message: err instanceof Error ? err.message : String(err), done: 0, total: 0 };
+        this.#setStatus({ run, phase: 'failed', message: err instanceof Error ? err.message : String(err), done: 0, total: 0 });
         throw err;
       }
     });
+  }
+
+  /** Shows a run's status unless a later clean-up was asked for meanwhile (it shows its own). */
+  #setStatus(s: PruneStatus): void {
+    if (s.run >= this.status.run) this.status = s;
   }
 
   async #afterBackup(): Promise<void> {
@@ -225,9 +230,7 @@ export class PruneService {
   }
 
   async #cleanUp(run: number, orphans: 'now' | 'if-due'): Promise<PruneReport> {
-    const step = (message: string, done: number, total: number): void => {
-      this.status = { run, phase: 'working', message, done, total };
-    };
+    const step = (message: string, done: number, total: number): void => this.#setStatus({ run, phase: 'working', message, done, total });
     const report: PruneReport = { at: Date.now(), forgotten: 0, orphans: 0, orphansSkipped: null, partners: [] };
     this.#report = report;
     await this.#refreshPending();
@@ -239,7 +242,9 @@ export class PruneService {
       const kept: PackPlacement[] = [];
       for (const [i, k] of keep.entries()) {
         step('Reading the lists of files of the backups you keep…', i, keep.length + forget.length);
-        const m = await this.index.manifest(k.ref.id);
+        const m = await this.index.manifest(k.ref.id).catch((err: unknown) => {
+          throw new PruneRefusedError(`The list of files of your backup from ${new Date(k.ref.createdAt).toLocaleString()} could not be read (${err instanceof Error ? err.message : String(err)}). Nothing was removed.`);
+        });
         if (!m) {
           throw new PruneRefusedError(
             `The list of files of your backup from ${new Date(k.ref.createdAt).toLocaleString()} is with partners who are offline, so Backpact cannot tell which pieces it still needs. Nothing was removed. Try again when they are online.`,
@@ -270,7 +275,8 @@ export class PruneService {
       await this.#refreshPending();
     }
     step('Freeing space at your partners…', 0, 1);
-    await Promise.all(this.#linked().map(({ peer, link }) => this.#deliver(peer, link)));
+    // A holder that fails now keeps its queue for its next link.
+    await Promise.all(this.#linked().map(({ id, link }) => this.#deliverOnLink(id, link)));
 
     const last = ((await this.db.get('kv', ORPHANS_AT_KEY)) as number | undefined) ?? 0;
     if (orphans === 'now' || Date.now() - last >= ORPHAN_INTERVAL_MS) {
