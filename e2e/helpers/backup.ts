@@ -193,3 +193,67 @@ export async function corruptHeldShards(holder: Page): Promise<number> {
     return all.length;
   });
 }
+
+/** Ids and total bytes of the shards `holder` keeps, read from its IndexedDB. */
+export async function heldShards(holder: Page): Promise<{ ids: string[]; bytes: number }> {
+  return holder.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const out = { ids: [] as string[], bytes: 0 };
+    await new Promise<void>((r) => {
+      const c = db.transaction('held').objectStore('held').openCursor();
+      c.onsuccess = () => {
+        const cur = c.result;
+        if (!cur) return r();
+        const v = cur.value as { shard: string; size: number };
+        out.ids.push(v.shard);
+        out.bytes += v.size;
+        cur.continue();
+      };
+    });
+    db.close();
+    return out;
+  });
+}
+
+/**
+ * Shard ids the owner's committed snapshots (their manifests and packs; only `snapshots` when
+ * given) and its journal place at the partner called `name`: what that holder must keep.
+ */
+export async function referencedShardsAt(owner: Page, name: string, snapshots?: string[]): Promise<string[]> {
+  return owner.evaluate(async ([n, only]) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const peerId = b.partners.all().find((p) => p.name === n)!.peerId;
+    const ids = new Set<string>();
+    const add = (placement: { shards: readonly { id: string; holder: string | null }[] }): void => {
+      for (const s of placement.shards) if (s.holder === peerId) ids.add(s.id);
+    };
+    for (const ref of b.index.refs()) {
+      if (only && !only.includes(ref.id)) continue;
+      add(ref.manifest);
+      for (const p of (await b.index.manifest(ref.id))!.packs) add(p);
+    }
+    for (const j of (await b.index.knownForBackup()).journal) add(j.placement);
+    return [...ids].sort();
+  }, [name, snapshots ?? null] as const);
+}
+
+/** Opens Settings and sets the "Keep history" rules through the form. */
+export async function setKeepHistory(page: Page, rules: { last: number; daily: number; weekly: number; monthly: number }): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await page.getByLabel('Number of latest backups to keep').fill(String(rules.last));
+  await page.getByLabel('Days to keep one backup for').fill(String(rules.daily));
+  await page.getByLabel('Weeks to keep one backup for').fill(String(rules.weekly));
+  await page.getByLabel('Months to keep one backup for').fill(String(rules.monthly));
+}
+
+/** Presses "Clean up now" in Settings and waits for the clean-up to end; resolves its message. */
+export async function cleanUpNow(page: Page): Promise<string> {
+  const status = page.getByTestId('prune-status');
+  // An automatic clean-up after a backup may be running: let it end first.
+  if ((await status.count()) > 0) await expect(status).toHaveAttribute('data-phase', /^(idle|done|failed)$/, { timeout: 120_000 });
+  const before = (await status.count()) > 0 ? Number(await status.getAttribute('data-run')) : 0;
+  await page.getByRole('button', { name: 'Clean up now' }).click();
+  await expect.poll(async () => Number(await status.getAttribute('data-run')), { timeout: 30_000 }).toBeGreaterThan(before);
+  await expect(status).toHaveAttribute('data-phase', /^(done|failed)$/, { timeout: 120_000 });
+  return (await page.getByTestId('prune-message').textContent())!.trim();
+}

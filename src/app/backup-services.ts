@@ -12,6 +12,7 @@ import { FolderService } from './folders.svelte.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
+import { ExclusiveLock, PruneService } from './prune.svelte.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';
@@ -25,6 +26,8 @@ export class BackupServices {
   readonly restore: RestoreService;
   /** Remembered folders backed up on a schedule. */
   readonly folders: FolderService;
+  /** Keeping history: retention, prune, orphan collection. */
+  readonly prune: PruneService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -37,6 +40,10 @@ export class BackupServices {
     this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
     this.folders = new FolderService(db, this.backup, this.partners);
+    // Backups and clean-ups take turns: a running backup's packs are referenced by nothing yet.
+    const lock = new ExclusiveLock();
+    this.backup.exclusive = (fn) => lock.run(fn);
+    this.prune = new PruneService(db, this.partners, this.index, this.backup, this.restore, lock);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
       if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);
@@ -48,6 +55,7 @@ export class BackupServices {
     await this.index.load();
     await this.backup.checkInterrupted();
     await this.restore.load();
+    await this.prune.load();
     // A device with no backup of its own may be a new device restored from the phrase: look for
     // partners holding our root record.
     if (!this.index.hasRoot) await this.index.discover().catch(() => undefined);

@@ -79,6 +79,12 @@ export class BackupService {
   interrupted = $state<{ packs: number; bytes: number } | null>(null);
   #controller: AbortController | null = null;
   #running: Promise<SnapshotId> | null = null;
+  readonly #committed = new Set<(id: SnapshotId) => void>();
+  /**
+   * Runs a backup exclusively of other work on the same stored data (retention and orphan
+   * collection set it: they must not run while a backup's packs are unreferenced yet).
+   */
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
 
   constructor(
     private readonly db: IDBPDatabase<BackpactDB>,
@@ -121,12 +127,22 @@ export class BackupService {
     if (this.#running) return Promise.reject(new Error('A backup is already running.'));
     const controller = new AbortController();
     this.#controller = controller;
-    this.#running = this.#run(items, label, controller.signal).finally(() => {
+    const running = this.exclusive(() => this.#run(items, label, controller.signal)).finally(() => {
       this.#running = null;
       this.#controller = null;
       void this.checkInterrupted();
     });
-    return this.#running;
+    this.#running = running;
+    void running.then((id) => {
+      for (const fn of this.#committed) fn(id);
+    }, () => undefined);
+    return running;
+  }
+
+  /** Calls `fn` after each backup that committed a snapshot; returns the unsubscribe function. */
+  onCommitted(fn: (id: SnapshotId) => void): () => void {
+    this.#committed.add(fn);
+    return () => this.#committed.delete(fn);
   }
 
   async #run(rawItems: readonly BackupItem[], label: string, signal: AbortSignal): Promise<SnapshotId> {

@@ -8,7 +8,7 @@ import type { IDBPDatabase } from 'idb';
 import { DeviceStorageFullError, HolderQuotaExceededError, NoAgreementError } from '../core/holder/errors.ts';
 import type { HolderStore } from '../core/holder/holder-store.ts';
 import { verifyRootRecord } from '../core/manifest/root-record.ts';
-import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, REFUSAL, type PartnerRequest } from '../core/partner/messages.ts';
+import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, REFUSAL, SHARD_PAGE, type PartnerRequest } from '../core/partner/messages.ts';
 import { BackpactError } from '../core/errors.ts';
 import { buildAnswer } from '../core/audit/answer.ts';
 import { RequestRefusedError } from '../p2p/errors.ts';
@@ -110,9 +110,14 @@ export class HolderService {
         return { message: { type: 'shard.deleted', count } };
       }
       case 'shard.list': {
-        const list = await this.store.list(from.peerId);
+        // Pages in shard id order, each header within one link frame; `storedAt` lets the owner
+        // leave alone shards a backup running elsewhere may have just stored (§7.11).
+        const list = (await this.store.list(from.peerId)).filter((s) => req.after === undefined || s.shard > req.after);
+        const page = list.slice(0, SHARD_PAGE);
         const usage = await this.store.usage(from.peerId);
-        return { message: { type: 'shard.listing', shards: list.map((s) => [s.shard, s.size]), used: usage.used, allowed: usage.allowed } };
+        return {
+          message: { type: 'shard.listing', shards: page.map((s) => [s.shard, s.size, s.storedAt]), used: usage.used, allowed: usage.allowed, more: list.length > page.length },
+        };
       }
       case 'root.put': {
         const bytes = fromBase64Url(req.record);

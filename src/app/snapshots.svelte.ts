@@ -44,6 +44,12 @@ interface Fetched {
   bytes: Uint8Array;
 }
 
+/** The `kv` store inside a transaction: only IndexedDB requests may be awaited. */
+export interface KvInTx {
+  get(key: string): Promise<unknown>;
+  put(value: unknown, key: string): Promise<unknown>;
+}
+
 /** A snapshot as lists show it. */
 export interface SnapshotView {
   id: SnapshotId;
@@ -172,6 +178,47 @@ export class SnapshotIndex {
     return seq;
   }
 
+  /**
+   * Retention (docs/DESIGN.md §7.11): publishes a root record (seq + 1) without the snapshots of
+   * `forget` to every linked holder first; once at least one kept it, in one strict transaction,
+   * removes them from the local index, stores the record and runs `alsoInTx` (which must only
+   * touch the given `kv` store, e.g. to queue deletes). Throws, having changed nothing here, when
+   * no holder is online to keep the record or when it would forget every snapshot.
+   */
+  async publishWithout(
+    forget: ReadonlySet<SnapshotId>,
+    alsoInTx: (kv: KvInTx) => Promise<void>,
+  ): Promise<{ seq: number; keptBy: number }> {
+    const remaining = this.refs().filter((r) => !forget.has(r.id));
+    if (remaining.length === 0) throw new Error('A backup always keeps its newest snapshot.');
+    const partners = this.partners.all().filter((p) => p.running).map((p) => ({ publicKey: p.publicKey, label: p.name }));
+    const body = rootBodyFor(remaining, partners);
+    const seq = (this.#root?.seq ?? 0) + 1;
+    const bytes = await sealRootRecordWith((tag, m) => this.me.signTagged(tag, m), this.me.publicKey, this.me.keys.rootRecordKey, seq, body);
+    const links = this.partners.holders().map((p) => this.partners.network.peers.linkTo(p.signalingId)).filter((l): l is PeerLink => !!l);
+    const results = await Promise.allSettled(links.map((l) => this.#putRoot(l, bytes)));
+    const keptBy = results.filter((r) => r.status === 'fulfilled' && r.value).length;
+    if (keptBy === 0) throw new Error('None of your partners is online to record the change, so nothing was removed. Try again when one is connected.');
+    const opened = await openRootRecord(bytes, this.me.keys.rootRecordKey, { expectedOwner: this.me.publicKey });
+    const tx = this.db.transaction(['kv', 'snapshots'], 'readwrite', { durability: 'strict' });
+    for (const id of forget) await tx.objectStore('snapshots').delete(id);
+    await tx.objectStore('kv').put({ seq, bytes } satisfies StoredRoot, ROOT_KEY);
+    await alsoInTx(tx.objectStore('kv'));
+    await tx.done;
+    for (const id of forget) this.#manifests.delete(id);
+    this.#root = opened;
+    await this.#refresh();
+    return { seq, keptBy };
+  }
+
+  /**
+   * Reads `link`'s copy of our root record and adopts it when newer (another device published),
+   * or gives it ours when older. Retention calls this before deciding what is unreferenced.
+   */
+  async syncWith(id: SignalingId, link: PeerLink): Promise<void> {
+    await this.#sync(id, link);
+  }
+
   /** Sends our root record; true when the holder keeps it (or already has this or a newer one). */
   async #putRoot(link: PeerLink, bytes: Uint8Array): Promise<boolean> {
     try {
@@ -216,6 +263,15 @@ export class SnapshotIndex {
     for (const s of record.body.snapshots) {
       const existing = await tx.objectStore('snapshots').get(s.id);
       if (!existing) await tx.objectStore('snapshots').put({ id: s.id, createdAt: s.createdAt, manifest: s.manifest, envelope: null, seq: record.seq, summary: null });
+    }
+    // Snapshots the newer record no longer lists were forgotten (retention on another device):
+    // the local index follows, so audits and dedup stop using them.
+    const listed = new Set(record.body.snapshots.map((s) => s.id));
+    for (const id of await tx.objectStore('snapshots').getAllKeys()) {
+      if (!listed.has(id)) {
+        await tx.objectStore('snapshots').delete(id);
+        this.#manifests.delete(id);
+      }
     }
     await tx.objectStore('kv').put({ seq: record.seq, bytes } satisfies StoredRoot, ROOT_KEY);
     await tx.done;

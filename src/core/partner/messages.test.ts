@@ -73,8 +73,30 @@ describe('partner messages', () => {
     }
   });
 
+  it('pages shard listings with dates, and reads delete counts (retention and orphan collection)', () => {
+    expect(parsePartnerRequest({ type: 'shard.list' })).toEqual({ type: 'shard.list' });
+    expect(parsePartnerRequest({ type: 'shard.list', after: shard })).toEqual({ type: 'shard.list', after: shard });
+    expect(() => parsePartnerRequest({ type: 'shard.list', after: 'x' })).toThrow(MalformedError);
+    expect(parseHolderReply('shard.deleted', { type: 'shard.deleted', count: 2 })).toEqual({ type: 'shard.deleted', count: 2 });
+    expect(parseHolderReply('shard.listing', { type: 'shard.listing', shards: [[shard, 5, 1000]], used: 5, allowed: 10, more: true }))
+      .toEqual({ type: 'shard.listing', shards: [{ shard, size: 5, storedAt: 1000 }], used: 5, allowed: 10, more: true });
+    // A holder that predates dates and pages: no storedAt, no more.
+    expect(parseHolderReply('shard.listing', { type: 'shard.listing', shards: [[shard, 5]], used: 5, allowed: null }))
+      .toEqual({ type: 'shard.listing', shards: [{ shard, size: 5 }], used: 5, allowed: null, more: false });
+    for (const bad of [
+      { type: 'shard.listing', shards: [[shard]], used: 0, allowed: 0 },
+      { type: 'shard.listing', shards: [['nope', 1, 1]], used: 0, allowed: 0 },
+      { type: 'shard.listing', shards: [[shard, 1, -5]], used: 0, allowed: 0 },
+      { type: 'shard.listing', shards: {}, used: 0, allowed: 0 },
+      { type: 'shard.listing', shards: [], used: -1, allowed: 0 },
+    ]) {
+      expect(() => parseHolderReply('shard.listing', bad), JSON.stringify(bad).slice(0, 80)).toThrow(MalformedError);
+    }
+    expect(() => parseHolderReply('shard.deleted', { type: 'shard.deleted', count: -1 })).toThrow(MalformedError);
+  });
+
   it('never throws anything but MalformedError on arbitrary holder replies', () => {
-    fc.assert(fc.property(fc.constantFrom('shard.stored', 'shard.data', 'root.stored', 'root.record'), fc.anything(), (t, x) => {
+    fc.assert(fc.property(fc.constantFrom('shard.stored', 'shard.data', 'root.stored', 'root.record', 'shard.deleted', 'shard.listing'), fc.anything(), (t, x) => {
       try {
         parseHolderReply(t, x);
       } catch (err) {

@@ -14,6 +14,11 @@ export const MAX_SHARD_BYTES = 17 * 1024 * 1024;
 export const MAX_ROOT_RECORD_BYTES = 48 * 1024;
 /** Most shard ids in one delete or list. */
 export const MAX_IDS_PER_MESSAGE = 1024;
+/**
+ * Shard ids an owner puts in one `shard.delete`, and entries a holder puts in one `shard.listing`
+ * page: either header must fit one 64 KiB link frame (a 64-hex id is ~67 bytes of JSON).
+ */
+export const SHARD_PAGE = 500;
 
 /** Refusal codes a holder answers with (the link's `RequestRefusedError.replyCode`). */
 export const REFUSAL = {
@@ -34,7 +39,8 @@ export type PartnerRequest =
   | { type: 'shard.put'; owner?: undefined; shard: string; size: number }
   | { type: 'shard.get'; shard: string }
   | { type: 'shard.delete'; shards: string[] }
-  | { type: 'shard.list' }
+  /** A page of the held shards, in shard id order, after `after` (from the start without it). */
+  | { type: 'shard.list'; after?: string }
   | { type: 'root.put'; record: string }
   | { type: 'root.get' }
   /** Open pool: the asker passed over this listed peer, so the temporary link can go. */
@@ -99,7 +105,7 @@ export function parsePartnerRequest(x: unknown): PartnerRequest {
       return { type: 'shard.delete', shards: shards as string[] };
     }
     case 'shard.list':
-      return { type: 'shard.list' };
+      return o.after === undefined ? { type: 'shard.list' } : { type: 'shard.list', after: str(o, 'after', SHARD_ID) };
     case 'root.put': {
       const record = str(o, 'record', B64URL);
       if (record.length > Math.ceil((MAX_ROOT_RECORD_BYTES * 4) / 3)) fail('root record too large');
@@ -156,7 +162,10 @@ export type HolderReply =
   | { type: 'shard.stored'; shard: string }
   | { type: 'shard.data'; size: number }
   | { type: 'root.stored'; seq: number }
-  | { type: 'root.record'; record: string | null };
+  | { type: 'root.record'; record: string | null }
+  | { type: 'shard.deleted'; count: number }
+  /** `storedAt` (Unix ms) is absent from holders that predate it; `more` when another page follows. */
+  | { type: 'shard.listing'; shards: { shard: string; size: number; storedAt?: number }[]; used: number; allowed: number | null; more: boolean };
 
 /**
  * Parses a holder's answer, which must be of type `expected` (the answer to the request sent).
@@ -186,6 +195,23 @@ export function parseHolderReply<T extends HolderReply['type']>(expected: T, x: 
       const record = str(o, 'record', B64URL);
       if (record.length > Math.ceil((MAX_ROOT_RECORD_BYTES * 4) / 3)) fail('root record too large');
       reply = { type: 'root.record', record };
+      break;
+    }
+    case 'shard.deleted':
+      reply = { type: 'shard.deleted', count: int(o, 'count', 0, MAX_IDS_PER_MESSAGE) };
+      break;
+    case 'shard.listing': {
+      const list = o.shards;
+      if (!Array.isArray(list) || list.length > MAX_IDS_PER_MESSAGE) fail(`shards must be a list of at most ${MAX_IDS_PER_MESSAGE} entries`);
+      const shards = list.map((e: unknown) => {
+        if (!Array.isArray(e) || e.length < 2) fail('a listing entry must be [shard, size, storedAt?]');
+        const entry = { shard: e[0], size: e[1], storedAt: e[2] } as Json;
+        const out: { shard: string; size: number; storedAt?: number } = { shard: str(entry, 'shard', SHARD_ID), size: int(entry, 'size', 0, MAX_SHARD_BYTES) };
+        if (entry.storedAt !== undefined && entry.storedAt !== null) out.storedAt = int(entry, 'storedAt', 0, Number.MAX_SAFE_INTEGER);
+        return out;
+      });
+      const allowed = o.allowed === null ? null : int(o, 'allowed', 0, Number.MAX_SAFE_INTEGER);
+      reply = { type: 'shard.listing', shards, used: int(o, 'used', 0, Number.MAX_SAFE_INTEGER), allowed, more: o.more === true };
       break;
     }
     default:
