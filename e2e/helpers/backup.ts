@@ -193,3 +193,28 @@ export async function corruptHeldShards(holder: Page): Promise<number> {
     return all.length;
   });
 }
+
+/** The restore jobs as the page's Restore screen shows them. */
+export async function restoreJobs(page: Page): Promise<{ id: string; state: string; packs: number; packsDone: number; keptShards: number; message: string | null; waitingFor: string[] }[]> {
+  return page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.jobs.map((j) => ({ ...j, waitingFor: [...j.waitingFor] })));
+}
+
+/** Number of shards kept in `page`'s IndexedDB for packs a restore has not completed yet. */
+export async function keptShardRecords(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const keys = await new Promise<IDBValidKey[]>((r) => { const g = db.transaction('restoreChunks').objectStore('restoreChunks').getAllKeys(); g.onsuccess = () => r(g.result); });
+    db.close();
+    return keys.filter((k) => Array.isArray(k) && String(k[1]).startsWith('shard:')).length;
+  });
+}
+
+/** Shards each holder served to this page's restores since it loaded, by holder name. */
+export async function servedByName(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const out: Record<string, number> = {};
+    for (const [peerId, n] of Object.entries(b.restore.counters.served)) out[b.partners.nameOf(peerId as never)] = n;
+    return out;
+  });
+}

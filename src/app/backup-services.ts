@@ -1,7 +1,7 @@
 /**
  * The owner's side of backup and restore, wired together once an identity exists (one line in
  * `Runtime.startFor`): partners as holders, the outbox, the snapshot index and root record, the
- * backup and restore services, and the worker pool they share (started on first use).
+ * backup and restore services, partners' observed presence, and the worker pool they share (started on first use).
  */
 import type { IDBPDatabase } from 'idb';
 import type { BackpactDB } from '../store/db.ts';
@@ -11,6 +11,7 @@ import { BackupService } from './backup.svelte.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
+import { PresenceService } from './presence.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';
@@ -22,6 +23,8 @@ export class BackupServices {
   readonly index: SnapshotIndex;
   readonly backup: BackupService;
   readonly restore: RestoreService;
+  /** Observed presence of partners (feeds the stripe plan). */
+  readonly presence: PresenceService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -31,7 +34,8 @@ export class BackupServices {
     this.partners = new BackupPartners(identity, network, partnerships);
     this.outbox = new OutboxService(db, this.partners);
     this.index = new SnapshotIndex(db, identity, this.partners);
-    this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
+    this.presence = new PresenceService(db, this.partners);
+    this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool, (peerId) => this.presence.availability(peerId));
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
@@ -41,6 +45,8 @@ export class BackupServices {
   }
 
   async #start(): Promise<void> {
+    await this.presence.load().catch(() => undefined);
+    this.presence.start();
     await this.index.load();
     await this.backup.checkInterrupted();
     await this.restore.load();
