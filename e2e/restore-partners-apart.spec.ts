@@ -1,15 +1,15 @@
 /**
- * A restore where partners are never online together. The owner backs up to three partners with
- * k = 2 (set through the debug handle: the policy itself replicates over three partners), so no
- * single partner holds enough of any pack to rebuild it. Then every partner goes offline and the
- * owner's own device restores everything: each partner's page is opened alone, one after
+ * A restore where partners are never online together. The owner backs up to four partners with
+ * k = 3 (set through the debug handle: the policy would pick (2, 2) or replication), so no one or
+ * two partners hold enough of any pack to rebuild it. Then every partner goes offline and the
+ * owner's own device restores everything: three partners' pages are opened alone, one after
  * another, and the restoring page is reloaded between them. The restore keeps the shards each
  * partner gave, says whom it waits for, carries on by itself when the next one appears, and ends
  * byte-identical.
  */
 import { expect, test } from './fixtures.ts';
 import {
-  backUp, generateTree, goOffline, goOnline, keptShardRecords, ownerWithPartners, restoreJobs, servedByName, waitForBackupServices, zipHashes,
+  backUp, generateTree, goOffline, goOnline, keptShardRecords, ownerWithPartners, presenceByName, restoreJobs, servedByName, waitForBackupServices, zipHashes,
   type DebugGlobal, type TreeSpec,
 } from './helpers/backup.ts';
 
@@ -24,21 +24,21 @@ function tree(): TreeSpec[] {
 }
 
 test('partners never online together: each alone, the restoring page reloaded between them, byte-identical', async ({ openPeers, server }) => {
-  test.setTimeout(360_000);
-  const [owner, ...partners] = await openPeers(4);
-  const names = ['Ana', 'Ben', 'Cleo'];
+  test.setTimeout(420_000);
+  const [owner, ...partners] = await openPeers(5);
+  const names = ['Ana', 'Ben', 'Cleo', 'Dan'];
   await ownerWithPartners(owner, partners, names);
   await owner.page.evaluate(() => {
-    (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.backup.codingOverride = { k: 2, m: 1 };
+    (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.backup.codingOverride = { k: 3, m: 1 };
   });
   const spec = tree();
   const hashes = await generateTree(owner.page, spec);
   const backup = await backUp(owner.page);
   expect(backup.queuedBytes).toBe(0);
-  expect(backup.survival).toBe('Survives losing any 1 partner of your 3.');
+  expect(backup.survival).toBe('Survives losing any 1 partner of your 4.');
 
-  // Every pack needs 2 shards and its 3 shards are with 3 different partners: nobody alone can
-  // rebuild any pack.
+  // Every pack needs 3 shards and its 4 shards are with 4 different partners: no one or two
+  // partners can rebuild any pack.
   const layout = await owner.page.evaluate(async (sid) => {
     const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
     const m = (await b.index.manifest(sid as never))!;
@@ -46,8 +46,8 @@ test('partners never online together: each alone, the restoring page reloaded be
   }, backup.snapshotId);
   expect(layout.length).toBeGreaterThan(4);
   for (const p of layout) {
-    expect(p.k).toBe(2);
-    expect(new Set(p.holders).size).toBe(3);
+    expect(p.k).toBe(3);
+    expect(new Set(p.holders).size).toBe(4);
     expect(p.holders).not.toContain(null);
   }
   const packs = layout.length;
@@ -56,7 +56,7 @@ test('partners never online together: each alone, the restoring page reloaded be
   await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Restore' }).click();
   const jobId = await owner.page.evaluate((sid) => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.start(sid as never, []), backup.snapshotId);
   const status = owner.page.getByTestId('restore-job').getByTestId('restore-status');
-  await expect(status).toContainText('Waiting for Ana, Ben or Cleo to come online.', { timeout: 30_000 });
+  await expect(status).toContainText('Waiting for Ana, Ben, Cleo or Dan to come online.', { timeout: 30_000 });
 
   const url = new URL('/', server.url).href;
   const reload = async (): Promise<void> => {
@@ -64,25 +64,41 @@ test('partners never online together: each alone, the restoring page reloaded be
     await waitForBackupServices(owner.page);
   };
   await reload();
-  await expect(status).toContainText('Waiting for Ana, Ben or Cleo to come online.', { timeout: 30_000 });
+  await expect(status).toContainText('Waiting for Ana, Ben, Cleo or Dan to come online.', { timeout: 30_000 });
 
-  // Ana alone: the owner takes her shard of every pack and keeps it; nothing can be rebuilt yet.
-  await goOnline(partners[0]!, url);
-  await expect.poll(async () => (await restoreJobs(owner.page))[0]?.keptShards, { timeout: 120_000 }).toBe(packs);
-  await expect(status).toContainText('Waiting for Ben or Cleo to come online.', { timeout: 30_000 });
-  expect(await servedByName(owner.page)).toEqual({ Ana: packs });
-  expect((await restoreJobs(owner.page))[0]).toMatchObject({ id: jobId, state: 'waiting', packsDone: 0, waitingFor: ['Ben', 'Cleo'] });
-  await goOffline(partners[0]!, owner.page, 'Ana');
+  // Ana alone, then Ben alone: each time the owner takes that partner's shard of every pack and
+  // keeps it; nothing can be rebuilt yet. The page is reloaded after each, and what they gave
+  // is still there.
+  const waits = ['Ben, Cleo or Dan', 'Cleo or Dan'];
+  for (const [i, name] of ['Ana', 'Ben'].entries()) {
+    const before = await presenceByName(owner.page);
+    await goOnline(partners[i]!, url);
+    await expect.poll(async () => (await restoreJobs(owner.page))[0]?.keptShards, { timeout: 120_000 }).toBe(packs * (i + 1));
+    await expect(status).toContainText(`Waiting for ${waits[i]!} to come online.`, { timeout: 30_000 });
+    expect(await servedByName(owner.page)).toEqual({ [name]: packs });
+    expect((await restoreJobs(owner.page))[0]).toMatchObject({ id: jobId, state: 'waiting', packsDone: 0 });
+    await goOffline(partners[i]!, owner.page, name);
 
-  // The page is reloaded: what Ana gave is still there.
-  await reload();
-  expect(await keptShardRecords(owner.page)).toBe(packs);
-  await expect(status).toContainText('Waiting for Ben or Cleo to come online.', { timeout: 30_000 });
+    // The owner's device recorded that this partner was online meanwhile and the others were
+    // not, and stored it (all were online during the backup, before).
+    const others = names.filter((n) => n !== name);
+    const seen = async (stored: boolean): Promise<boolean> => {
+      const p = await presenceByName(owner.page, stored);
+      const more = (n: string, key: 'online' | 'observed'): number => (p[n]?.[key] ?? 0) - (before[n]?.[key] ?? 0);
+      return more(name, 'online') >= 1 && others.every((o) => more(o, 'online') === 0 && more(o, 'observed') >= more(name, 'online'));
+    };
+    await expect.poll(() => seen(true), { timeout: 30_000 }).toBe(true);
 
-  // Ben alone: one shard more per pack completes every pack, with no action on the page.
-  await goOnline(partners[1]!, url);
+    await reload();
+    expect(await keptShardRecords(owner.page)).toBe(packs * (i + 1));
+    expect(await seen(false)).toBe(true);
+    await expect(status).toContainText(`Waiting for ${waits[i]!} to come online.`, { timeout: 30_000 });
+  }
+
+  // Cleo alone: one shard more per pack completes every pack, with no action on the page.
+  await goOnline(partners[2]!, url);
   await owner.page.evaluate((id) => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.whenReady(id), jobId);
-  expect(await servedByName(owner.page)).toEqual({ Ben: packs });
+  expect(await servedByName(owner.page)).toEqual({ Cleo: packs });
   expect(await keptShardRecords(owner.page)).toBe(0);
   await expect(owner.page.getByTestId('restore-job')).toHaveAttribute('data-state', 'ready');
 

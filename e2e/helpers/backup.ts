@@ -218,3 +218,28 @@ export async function servedByName(page: Page): Promise<Record<string, number>> 
     return out;
   });
 }
+
+/** Observed presence of each partner as `page` recorded it, by name (in memory, or as stored with `stored`). */
+export async function presenceByName(page: Page, stored = false): Promise<Record<string, { observed: number; online: number }>> {
+  return page.evaluate(async (fromDb) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const out: Record<string, { observed: number; online: number }> = {};
+    if (!fromDb) {
+      for (const v of b.presence.views) out[b.partners.nameOf(v.peerId)] = { observed: v.observedSeconds, online: v.onlineSeconds };
+      return out;
+    }
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const range = IDBKeyRange.bound('presence/', 'presence/\uffff');
+    const store = db.transaction('kv').objectStore('kv');
+    const [keys, values] = await Promise.all([
+      new Promise<IDBValidKey[]>((r) => { const g = store.getAllKeys(range); g.onsuccess = () => r(g.result); }),
+      new Promise<{ observed: number[]; online: number[] }[]>((r) => { const g = store.getAll(range); g.onsuccess = () => r(g.result); }),
+    ]);
+    db.close();
+    keys.forEach((k, i) => {
+      const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+      out[b.partners.nameOf(String(k).slice('presence/'.length) as never)] = { observed: sum(values[i]!.observed), online: sum(values[i]!.online) };
+    });
+    return out;
+  }, stored);
+}

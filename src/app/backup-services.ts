@@ -11,7 +11,7 @@ import { BackupService } from './backup.svelte.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
-import { PresenceService } from './presence.ts';
+import { PresenceService } from './presence.svelte.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';

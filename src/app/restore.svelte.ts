@@ -210,10 +210,16 @@ export class RestoreService {
       // Relaxed durability: chunks and progress commit together, so a crash loses at most the
       // latest packs, which are fetched again; nothing here is acknowledged to anyone.
       // The pack's kept shards (if it was gathered over time) go in the same transaction.
+      // Nothing is written if the job was removed meanwhile (or no longer waits for this pack).
       const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite', { durability: 'relaxed' });
+      const cur = await tx.objectStore('restoreJobs').get(id);
+      if (!cur || !cur.pending.includes(packId)) {
+        tx.abort();
+        await tx.done.catch(() => undefined);
+        return;
+      }
       await tx.objectStore('restoreChunks').delete(keptRange(id, packId));
       for (const r of records) await tx.objectStore('restoreChunks').put(r);
-      const cur = (await tx.objectStore('restoreJobs').get(id))!;
       const pending = cur.pending.filter((x) => x !== packId);
       await tx.objectStore('restoreJobs').put({ ...cur, pending, done: [...cur.done, packId], state: pending.length === 0 ? 'ready' : 'fetching' });
       await tx.done;

@@ -9,7 +9,7 @@
 import type { IDBPDatabase } from 'idb';
 import { AVAILABILITY } from '../core/agreement/terms.ts';
 import type { PeerId } from '../core/ids.ts';
-import { addSpan, emptyPresence, estimateAvailability, parsePresence, type PresenceRecord } from '../core/policy/presence.ts';
+import { addSpan, emptyPresence, estimateAvailability, parsePresence, presenceTotals, type PresenceRecord } from '../core/policy/presence.ts';
 import type { BackpactDB } from '../store/db.ts';
 import type { BackupPartners } from './backup-partners.ts';
 
@@ -23,12 +23,15 @@ export interface PresenceView {
   peerId: PeerId;
   /** Estimated chance it is online at a moment we are. */
   availability: number;
-  /** Seconds observed in the window. */
+  /** Seconds observed in the window, and how many of them it was linked. */
   observedSeconds: number;
+  onlineSeconds: number;
 }
 
 /** Records partners' presence and estimates their availability. */
 export class PresenceService {
+  /** Every partner's estimate, refreshed at each sample (for the Partners screen). */
+  views = $state<PresenceView[]>([]);
   readonly #records = new Map<PeerId, PresenceRecord>();
   /** The span being observed now: since when, and who was linked at its start. */
   #span: { start: number; observing: boolean; linked: Set<PeerId> } | null = null;
@@ -97,6 +100,7 @@ export class PresenceService {
     }
     const linked = new Set(all.filter((p) => observing && net.peers.linkTo(p.signalingId)).map((p) => p.peerId));
     this.#span = { start: now, observing, linked };
+    this.views = this.#views(now);
   }
 
   /** The estimated availability of `peerId`, or null before anything was observed. */
@@ -107,14 +111,12 @@ export class PresenceService {
     return estimateAvailability(rec, this.now(), AVAILABILITY[partner.availability].fraction);
   }
 
-  /** Every partner's estimate (for the Partners screen and tests). */
-  views(): PresenceView[] {
-    const now = this.now();
+  #views(now: number): PresenceView[] {
     return this.partners.all().flatMap((p) => {
       const rec = this.#records.get(p.peerId);
       if (!rec) return [];
-      const observedSeconds = rec.observed.reduce((a, b) => a + b, 0);
-      return [{ peerId: p.peerId, availability: estimateAvailability(rec, now, AVAILABILITY[p.availability].fraction), observedSeconds }];
+      const t = presenceTotals(rec, now);
+      return [{ peerId: p.peerId, availability: estimateAvailability(rec, now, AVAILABILITY[p.availability].fraction), observedSeconds: t.observed, onlineSeconds: t.online }];
     });
   }
 }
