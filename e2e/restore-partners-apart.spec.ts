@@ -74,7 +74,7 @@ test('partners never online together: each alone, the restoring page reloaded be
     const before = await presenceByName(owner.page);
     await goOnline(partners[i]!, url);
     await expect.poll(async () => (await restoreJobs(owner.page))[0]?.keptShards, { timeout: 120_000 }).toBe(packs * (i + 1));
-    await expect(status).toContainText(`Waiting for ${waits[i]!} to come online.`, { timeout: 30_000 });
+    await expect(status).toContainText(`Waiting for ${waits[i]!} to come online. (0 of ${packs} pieces; ${packs} partly gathered)`, { timeout: 30_000 });
     expect(await servedByName(owner.page)).toEqual({ [name]: packs });
     expect((await restoreJobs(owner.page))[0]).toMatchObject({ id: jobId, state: 'waiting', packsDone: 0 });
     await goOffline(partners[i]!, owner.page, name);

@@ -43,8 +43,9 @@ export interface RestoreJobView {
   message: string | null;
   /** Partners the unfinished packs wait for (names), while waiting. */
   waitingFor: string[];
-  /** Shards kept for packs not complete yet. */
+  /** Shards kept for packs not complete yet, and how many packs they belong to. */
   keptShards: number;
+  keptPacks: number;
 }
 
 /** "Ben", "Ben or Cleo", "Ana, Ben or Cleo". */
@@ -53,7 +54,7 @@ export function eitherOf(names: readonly string[]): string {
   return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`;
 }
 
-function view(j: RestoreJobRecord, waitingFor: string[] | undefined, keptShards: number): RestoreJobView {
+function view(j: RestoreJobRecord, waitingFor: string[] | undefined, kept: IDBValidKey[]): RestoreJobView {
   const packs = j.pending.length + j.done.length;
   const waiting = j.state === 'fetching' && waitingFor !== undefined;
   const message = waiting
@@ -61,7 +62,8 @@ function view(j: RestoreJobRecord, waitingFor: string[] | undefined, keptShards:
     : j.message;
   return {
     id: j.id, snapshotId: j.snapshotId, name: j.name, files: j.files, bytes: j.bytes, packs, packsDone: j.done.length,
-    state: waiting ? 'waiting' : j.state, message, waitingFor: waiting ? waitingFor : [], keptShards,
+    state: waiting ? 'waiting' : j.state, message, waitingFor: waiting ? waitingFor : [],
+    keptShards: kept.length, keptPacks: new Set(kept.map((k) => String((k as [string, string])[1]).split(':')[1])).size,
   };
 }
 
@@ -104,7 +106,7 @@ export class RestoreService {
 
   async #refresh(): Promise<void> {
     const all = (await this.db.getAll('restoreJobs')).sort((a, b) => b.createdAt - a.createdAt);
-    const kept = await Promise.all(all.map((j) => (j.state === 'fetching' ? this.db.count('restoreChunks', keptRange(j.id)) : 0)));
+    const kept = await Promise.all(all.map((j) => (j.state === 'fetching' ? this.db.getAllKeys('restoreChunks', keptRange(j.id)) : [])));
     this.jobs = all.map((j, i) => view(j, this.#waiting.get(j.id), kept[i]!));
   }
 
