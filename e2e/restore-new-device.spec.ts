@@ -3,10 +3,11 @@
  * empty folder, Unicode and spaced names, compressible and random content, and one 128 MiB file —
  * to three partners; the owner's device is discarded; one partner goes offline; a new device
  * restores with the phrase. Restoring one small file fetches only the packs it uses; restoring
- * everything gives back every path with the same SHA-256.
+ * everything gives back every path with the same SHA-256. With three partners the policy
+ * replicates (k = 1), so a second, smaller tree restores with two of the three offline.
  */
 import { expect, test } from './fixtures.ts';
-import { backUp, fileHash, generateTree, ownerWithPartners, restoreAndSave, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
+import { backUp, fileHash, generateTree, ownerWithPartners, restoreAndSave, servedByName, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
 import { restoreIdentity } from './helpers/onboarding.ts';
 
 const BIG = 128 * 1024 * 1024;
@@ -72,4 +73,33 @@ test('a tree of 300+ files with a 128 MiB file restores on a new device with one
   expect(online).toHaveLength(2);
   expect(Object.keys(byHolder).sort()).toEqual([...online].sort());
   for (const id of online) expect(byHolder[id]).toBeGreaterThan(BIG / 8);
+});
+
+test('with k = 1 over three partners, a new device restores everything with two partners offline', async ({ openPeers }) => {
+  test.setTimeout(300_000);
+  const [owner, ...partners] = await openPeers(4);
+  const phrase = await ownerWithPartners(owner, partners, ['Ana', 'Ben', 'Cleo']);
+  const spec: TreeSpec[] = [];
+  for (let i = 0; i < 40; i++) spec.push({ path: `docs/nöte ${i}.txt`, kind: 'file', size: 400 + i * 313, content: 'text', seed: i });
+  for (let i = 0; i < 20; i++) spec.push({ path: `raw/${i}.bin`, kind: 'file', size: 100_000 + i * 45_000, content: i % 3 ? 'random' : 'zeros', seed: 500 + i });
+  spec.push({ path: 'empty', kind: 'file', size: 0, seed: 1 });
+  spec.push({ path: 'an empty folder', kind: 'directory' });
+  spec.push({ path: 'big/archive.bin', kind: 'file', size: 24 * 1024 * 1024, content: 'random', seed: 77 });
+  const hashes = await generateTree(owner.page, spec);
+  const backup = await backUp(owner.page);
+  expect(backup.survival).toBe('Survives losing any 2 partners of your 3.');
+  await owner.context.close();
+  await partners[1]!.context.close();
+  await partners[2]!.context.close();
+
+  const [device] = await openPeers(1);
+  await restoreIdentity(device.page, phrase, 'Olivia');
+  await waitForBackupServices(device.page);
+  const [snapshot] = await waitForSnapshots(device.page);
+  expect(snapshot).toBe(backup.snapshotId);
+  const all = await restoreAndSave(device.page, snapshot!, []);
+  expect(await zipHashes(all.path)).toEqual({ ...hashes, 'an empty folder': '' });
+  const served = await servedByName(device.page);
+  expect(Object.keys(served)).toEqual(['Ana']);
+  expect(served.Ana).toBeGreaterThan(4);
 });

@@ -215,6 +215,31 @@ export async function heldShards(holder: Page): Promise<{ ids: string[]; bytes: 
   });
 }
 
+/** The restore jobs as the page's Restore screen shows them. */
+export async function restoreJobs(page: Page): Promise<{ id: string; state: string; packs: number; packsDone: number; keptShards: number; message: string | null; waitingFor: string[] }[]> {
+  return page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.restore.jobs.map((j) => ({ ...j, waitingFor: [...j.waitingFor] })));
+}
+
+/** Number of shards kept in `page`'s IndexedDB for packs a restore has not completed yet. */
+export async function keptShardRecords(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const keys = await new Promise<IDBValidKey[]>((r) => { const g = db.transaction('restoreChunks').objectStore('restoreChunks').getAllKeys(); g.onsuccess = () => r(g.result); });
+    db.close();
+    return keys.filter((k) => Array.isArray(k) && String(k[1]).startsWith('shard:')).length;
+  });
+}
+
+/** Shards each holder served to this page's restores since it loaded, by holder name. */
+export async function servedByName(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const out: Record<string, number> = {};
+    for (const [peerId, n] of Object.entries(b.restore.counters.served)) out[b.partners.nameOf(peerId as never)] = n;
+    return out;
+  });
+}
+
 /**
  * Shard ids the owner's committed snapshots (their manifests and packs; only `snapshots` when
  * given) and its journal place at the partner called `name`: what that holder must keep.
@@ -256,4 +281,30 @@ export async function cleanUpNow(page: Page): Promise<string> {
   await expect.poll(async () => Number(await status.getAttribute('data-run')), { timeout: 30_000 }).toBeGreaterThan(before);
   await expect(status).toHaveAttribute('data-phase', /^(done|failed)$/, { timeout: 120_000 });
   return (await page.getByTestId('prune-message').textContent())!.trim();
+
+}
+
+/** Observed presence of each partner as `page` recorded it, by name (in memory, or as stored with `stored`). */
+export async function presenceByName(page: Page, stored = false): Promise<Record<string, { observed: number; online: number }>> {
+  return page.evaluate(async (fromDb) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const out: Record<string, { observed: number; online: number }> = {};
+    if (!fromDb) {
+      for (const v of b.presence.views) out[b.partners.nameOf(v.peerId)] = { observed: v.observedSeconds, online: v.onlineSeconds };
+      return out;
+    }
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const range = IDBKeyRange.bound('presence/', 'presence/\uffff');
+    const store = db.transaction('kv').objectStore('kv');
+    const [keys, values] = await Promise.all([
+      new Promise<IDBValidKey[]>((r) => { const g = store.getAllKeys(range); g.onsuccess = () => r(g.result); }),
+      new Promise<{ observed: number[]; online: number[] }[]>((r) => { const g = store.getAll(range); g.onsuccess = () => r(g.result); }),
+    ]);
+    db.close();
+    keys.forEach((k, i) => {
+      const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+      out[b.partners.nameOf(String(k).slice('presence/'.length) as never)] = { observed: sum(values[i]!.observed), online: sum(values[i]!.online) };
+    });
+    return out;
+  }, stored);
 }

@@ -1,7 +1,8 @@
 /**
  * The owner's side of backup and restore, wired together once an identity exists (one line in
  * `Runtime.startFor`): partners as holders, the outbox, the snapshot index and root record, the
- * backup and restore services, remembered folders, and the worker pool they share (started on first use).
+ * backup and restore services, remembered folders, partners' observed presence, and the worker
+ * pool they share (started on first use).
  */
 import type { IDBPDatabase } from 'idb';
 import type { BackpactDB } from '../store/db.ts';
@@ -13,6 +14,7 @@ import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
 import { ExclusiveLock, PruneService } from './prune.svelte.ts';
+import { PresenceService } from './presence.svelte.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';
@@ -28,6 +30,8 @@ export class BackupServices {
   readonly folders: FolderService;
   /** Keeping history: retention, prune, orphan collection. */
   readonly prune: PruneService;
+  /** Observed presence of partners (feeds the stripe plan). */
+  readonly presence: PresenceService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -37,7 +41,8 @@ export class BackupServices {
     this.partners = new BackupPartners(identity, network, partnerships);
     this.outbox = new OutboxService(db, this.partners);
     this.index = new SnapshotIndex(db, identity, this.partners);
-    this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
+    this.presence = new PresenceService(db, this.partners);
+    this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool, (peerId) => this.presence.availability(peerId));
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
     this.folders = new FolderService(db, this.backup, this.partners);
     // Backups and clean-ups take turns: a running backup's packs are referenced by nothing yet.
@@ -52,6 +57,8 @@ export class BackupServices {
   }
 
   async #start(): Promise<void> {
+    await this.presence.load().catch(() => undefined);
+    this.presence.start();
     await this.index.load();
     await this.backup.checkInterrupted();
     await this.restore.load();

@@ -18,7 +18,7 @@ import { planStripes, survivalText, type StripePlan } from '../core/backup/plan.
 import { RateMeter } from '../core/backup/progress.ts';
 import { SnapshotAssembler } from '../core/backup/snapshot.ts';
 import { checkTree, normalizePath } from '../core/backup/tree.ts';
-import type { PackId, SnapshotId } from '../core/ids.ts';
+import type { PackId, PeerId, SnapshotId } from '../core/ids.ts';
 import { sealManifest, type FileEntry } from '../core/manifest/index.ts';
 import { objectId as packIdOf } from '../core/pack/pack.ts';
 import { stripePack, stripeRoots } from '../core/pack/shards.ts';
@@ -93,6 +93,8 @@ export class BackupService {
     private readonly outbox: OutboxService,
     private readonly index: SnapshotIndex,
     private readonly pool: () => WorkerPool,
+    /** Estimated availability of a partner from observed presence (null: none observed yet). */
+    private readonly presence?: (peerId: PeerId) => number | null,
   ) {}
 
   /** Reads what an interrupted backup left in the journal. */
@@ -111,10 +113,22 @@ export class BackupService {
     while (this.#running) await this.#running.catch(() => undefined);
   }
 
+  /**
+   * Tests only, through the debug handle (`backpactDebug.runtime.backup.backup.codingOverride`):
+   * a fixed (k, m) instead of the policy's, e.g. k = 2 over three partners so that no single
+   * partner can rebuild a pack. Not persisted; null in normal use.
+   */
+  codingOverride: { k: number; m: number } | null = null;
+
   /** The plan a backup would use now (null without partners). */
   plan(): StripePlan | null {
     const holders = this.partners.holders();
-    return holders.length === 0 ? null : planStripes(holders.map((p) => ({ peerId: p.peerId, availability: p.availability })));
+    if (holders.length === 0) return null;
+    const partners = holders.map((p) => {
+      const observed = this.presence?.(p.peerId) ?? null;
+      return { peerId: p.peerId, availability: p.availability, ...(observed !== null ? { observed } : {}) };
+    });
+    return planStripes(partners, { override: this.codingOverride });
   }
 
   /** Stops the running backup; the previous snapshot stays the latest. */

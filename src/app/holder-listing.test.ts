@@ -1,5 +1,5 @@
 /**
- * The holder's paged shard listing (retention and orphan collection, docs/DESIGN.md §7.11): pages
+ * The holder's paged shard listing (retention and orphan collection, docs/DESIGN.md §7.12): pages
  * of `SHARD_PAGE` entries in shard id order with storage times, and headers that fit one link
  * frame — as do deletes of `SHARD_PAGE` ids, which 1024 ids would not.
  */

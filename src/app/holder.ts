@@ -111,7 +111,7 @@ export class HolderService {
       }
       case 'shard.list': {
         // Pages in shard id order, each header within one link frame; `storedAt` lets the owner
-        // leave alone shards a backup running elsewhere may have just stored (§7.11).
+        // leave alone shards a backup running elsewhere may have just stored (§7.12).
         const list = (await this.store.list(from.peerId)).filter((s) => req.after === undefined || s.shard > req.after);
         const page = list.slice(0, SHARD_PAGE);
         const usage = await this.store.usage(from.peerId);

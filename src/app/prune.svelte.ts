@@ -1,5 +1,5 @@
 /**
- * Keeping history: the retention policy, prune and orphan collection (docs/DESIGN.md §7.11).
+ * Keeping history: the retention policy, prune and orphan collection (docs/DESIGN.md §7.12).
  *
  * Prune, in this order:
  * 1. apply the policy to the root record's snapshots (snapshots being restored are kept too);

@@ -4,7 +4,10 @@
  * decrypted in the worker pool (pack id and every chunk's tag and id are verified there), and
  * the chunks the chosen files need are kept in IndexedDB as Blobs together with the job's
  * progress, in one transaction per pack. Packs whose holders are offline wait; the job goes on
- * whenever a partner links. When every pack is in, the result is put together without reading
+ * whenever a partner links. A pack that the linked holders cannot complete keeps the verified
+ * shards they gave (as Blobs, beside the chunks), so a pack is gathered over time from partners
+ * who are never online together, across reloads; they are dropped when the pack is decoded or
+ * the job removed. When every pack is in, the result is put together without reading
  * the chunks into memory (a Blob of Blobs): the file itself, or a store-only zip of many.
  */
 import type { IDBPDatabase } from 'idb';
@@ -15,10 +18,11 @@ import type { ChunkId, PackId, SnapshotId } from '../core/ids.ts';
 import type { PackPlacement } from '../core/manifest/placement.ts';
 import type { SnapshotManifest } from '../core/manifest/index.ts';
 import type { BackpactDB } from '../store/db.ts';
-import type { RestoreChunkRecord, RestoreJobRecord } from '../store/backup-schema.ts';
+import { keptShardKey, type RestoreChunkRecord, type RestoreJobRecord } from '../store/backup-schema.ts';
 import { decodePack, startRestore } from '../workers/restore.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { BackupPartners } from './backup-partners.ts';
+import { shardMatches } from './restore-fetch.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { SnapshotIndex } from './snapshots.svelte.ts';
 
@@ -35,22 +39,48 @@ export interface RestoreJobView {
   packs: number;
   packsDone: number;
   state: RestoreJobRecord['state'] | 'waiting';
+  /** Why it failed, or (waiting) whom it waits for: "Waiting for Ben or Cleo to come online." */
   message: string | null;
+  /** Partners the unfinished packs wait for (names), while waiting. */
+  waitingFor: string[];
+  /** Shards kept for packs not complete yet, and how many packs they belong to. */
+  keptShards: number;
+  keptPacks: number;
 }
 
-function view(j: RestoreJobRecord, waiting: boolean): RestoreJobView {
+/** "Ben", "Ben or Cleo", "Ana, Ben or Cleo". */
+export function eitherOf(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`;
+}
+
+function view(j: RestoreJobRecord, waitingFor: string[] | undefined, kept: IDBValidKey[]): RestoreJobView {
   const packs = j.pending.length + j.done.length;
+  const waiting = j.state === 'fetching' && waitingFor !== undefined;
+  const message = waiting
+    ? waitingFor.length > 0 ? `Waiting for ${eitherOf(waitingFor)} to come online.` : 'Waiting for the list of files from a partner.'
+    : j.message;
   return {
     id: j.id, snapshotId: j.snapshotId, name: j.name, files: j.files, bytes: j.bytes, packs, packsDone: j.done.length,
-    state: j.state === 'fetching' && waiting ? 'waiting' : j.state, message: j.message,
+    state: waiting ? 'waiting' : j.state, message, waitingFor: waiting ? waitingFor : [],
+    keptShards: kept.length, keptPacks: new Set(kept.map((k) => String((k as [string, string])[1]).split(':')[1])).size,
   };
+}
+
+/** Key range of the shards job `id` keeps (all packs, or one). */
+function keptRange(id: string, packId?: PackId): IDBKeyRange {
+  const prefix = packId ? `shard:${packId}:` : 'shard:';
+  return IDBKeyRange.bound([id, prefix], [id, `${prefix}\uffff`]);
 }
 
 /** Restores of snapshots. */
 export class RestoreService {
   jobs = $state<RestoreJobView[]>([]);
-  readonly #waiting = new Set<string>();
+  /** Jobs waiting for partners, with the names of those who could give the missing shards. */
+  readonly #waiting = new Map<string, string[]>();
   readonly #running = new Map<string, Promise<void>>();
+  /** Jobs to run again once their current run ends (a partner linked meanwhile). */
+  readonly #again = new Set<string>();
   #decoderReady: Promise<void> | null = null;
 
   constructor(
@@ -75,8 +105,9 @@ export class RestoreService {
   }
 
   async #refresh(): Promise<void> {
-    const all = await this.db.getAll('restoreJobs');
-    this.jobs = all.sort((a, b) => b.createdAt - a.createdAt).map((j) => view(j, this.#waiting.has(j.id)));
+    const all = (await this.db.getAll('restoreJobs')).sort((a, b) => b.createdAt - a.createdAt);
+    const kept = await Promise.all(all.map((j) => (j.state === 'fetching' ? this.db.getAllKeys('restoreChunks', keptRange(j.id)) : [])));
+    this.jobs = all.map((j, i) => view(j, this.#waiting.get(j.id), kept[i]!));
   }
 
   /** Plans a restore of `paths` (everything when empty) without starting it. */
@@ -134,7 +165,11 @@ export class RestoreService {
 
   #resume(id: string): Promise<void> {
     const running = this.#running.get(id);
-    if (running) return running;
+    if (running) {
+      // A partner linked while this run was going: run once more when it ends.
+      this.#again.add(id);
+      return running;
+    }
     const p = this.#fetch(id)
       .catch(async (err: unknown) => {
         const job = await this.db.get('restoreJobs', id);
@@ -144,6 +179,7 @@ export class RestoreService {
         this.#running.delete(id);
         await this.#refresh();
         this.#changed();
+        if (this.#again.delete(id)) void this.#resume(id);
       });
     this.#running.set(id, p);
     return p;
@@ -154,7 +190,7 @@ export class RestoreService {
     if (!job || job.state !== 'fetching') return;
     const manifest = await this.index.manifest(job.snapshotId);
     if (!manifest) {
-      this.#waiting.add(id);
+      this.#waiting.set(id, []);
       return;
     }
     const plan = planRestore(manifest, job.paths);
@@ -162,6 +198,7 @@ export class RestoreService {
     this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey });
     await this.#decoderReady;
     const queue = [...job.pending];
+    const waitingFor = new Set<string>();
     let missing = 0;
     const store = async (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<void> => {
       const decoded = await decodePack(this.pool(), {
@@ -174,9 +211,17 @@ export class RestoreService {
       }));
       // Relaxed durability: chunks and progress commit together, so a crash loses at most the
       // latest packs, which are fetched again; nothing here is acknowledged to anyone.
+      // The pack's kept shards (if it was gathered over time) go in the same transaction.
+      // Nothing is written if the job was removed meanwhile (or no longer waits for this pack).
       const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite', { durability: 'relaxed' });
+      const cur = await tx.objectStore('restoreJobs').get(id);
+      if (!cur || !cur.pending.includes(packId)) {
+        tx.abort();
+        await tx.done.catch(() => undefined);
+        return;
+      }
+      await tx.objectStore('restoreChunks').delete(keptRange(id, packId));
       for (const r of records) await tx.objectStore('restoreChunks').put(r);
-      const cur = (await tx.objectStore('restoreJobs').get(id))!;
       const pending = cur.pending.filter((x) => x !== packId);
       await tx.objectStore('restoreJobs').put({ ...cur, pending, done: [...cur.done, packId], state: pending.length === 0 ? 'ready' : 'fetching' });
       await tx.done;
@@ -190,20 +235,54 @@ export class RestoreService {
       for (let packId = queue.shift(); packId !== undefined; packId = queue.shift()) {
         const need = needs.get(packId);
         if (!need) throw new Error(`pack ${packId} is not in this snapshot`);
-        const shards = await this.index.fetcher.fetch(need.placement);
+        const have = await this.#kept(id, need.placement);
+        const got = await this.index.fetcher.gather(need.placement, have);
         await storing;
-        if (!shards) {
+        if (!got.complete) {
           missing++;
+          await this.#keep(id, need.placement, got.fetched.map((i) => [i, got.shards[i]!]));
+          const had = new Set([...have.keys(), ...got.fetched]);
+          for (const h of this.index.fetcher.waitingFor(need.placement, had)) waitingFor.add(this.partners.nameOf(h));
           continue;
         }
-        storing = store(packId, need.chunks, shards, need.placement);
+        storing = store(packId, need.chunks, got.shards, need.placement);
         storing.catch(() => undefined);
       }
       await storing;
     };
     await Promise.all(Array.from({ length: RESTORE_PARALLEL_PACKS }, worker));
-    if (missing > 0) this.#waiting.add(id);
+    if (missing > 0) this.#waiting.set(id, [...waitingFor].sort());
     else this.#waiting.delete(id);
+  }
+
+  /** The verified shards job `id` kept for `placement` (re-checked; a bad one is dropped). */
+  async #kept(id: string, placement: PackPlacement): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>();
+    const records = await this.db.getAll('restoreChunks', keptRange(id, placement.packId));
+    for (const r of records) {
+      const bytes = new Uint8Array(await r.data.arrayBuffer());
+      if (r.shard !== undefined && shardMatches(placement, r.shard, bytes)) out.set(r.shard, bytes);
+      else await this.db.delete('restoreChunks', [id, r.chunk]);
+    }
+    return out;
+  }
+
+  /** Keeps verified shards of a pack that cannot be completed now, for a later run. */
+  async #keep(id: string, placement: PackPlacement, shards: [number, Uint8Array][]): Promise<void> {
+    if (shards.length === 0) return;
+    const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite', { durability: 'relaxed' });
+    // Only while the job still exists and waits for this pack (it may have been removed meanwhile).
+    const cur = await tx.objectStore('restoreJobs').get(id);
+    if (cur?.state === 'fetching' && cur.pending.includes(placement.packId)) {
+      for (const [i, bytes] of shards) {
+        await tx.objectStore('restoreChunks').put({
+          job: id, chunk: keptShardKey(placement.packId, i), data: new Blob([bytes as Uint8Array<ArrayBuffer>]), length: bytes.length, crc: 0, shard: i,
+        });
+      }
+    }
+    await tx.done;
+    await this.#refresh();
+    this.#changed();
   }
 
   /**
@@ -236,7 +315,7 @@ export class RestoreService {
     const manifest = (await this.index.manifest(job.snapshotId)) as SnapshotManifest;
     const plan = planRestore(manifest, job.paths);
     const chunks = new Map<ChunkId, RestoreChunkRecord>();
-    for (const r of await this.db.getAllFromIndex('restoreChunks', 'by-job', id)) chunks.set(r.chunk, r);
+    for (const r of await this.db.getAllFromIndex('restoreChunks', 'by-job', id)) if (r.shard === undefined) chunks.set(r.chunk as ChunkId, r);
     const partsOf = (ids: readonly ChunkId[]): Blob[] => ids.map((c) => {
       const r = chunks.get(c);
       if (!r) throw new Error(`chunk ${c} is missing from the restore`);
@@ -290,7 +369,7 @@ export class RestoreService {
     await this.#markSaved(id);
   }
 
-  /** Forgets a job and the chunks it kept. */
+  /** Forgets a job and the chunks and shards it kept. */
   async remove(id: string): Promise<void> {
     const tx = this.db.transaction(['restoreJobs', 'restoreChunks'], 'readwrite');
     for (const key of await tx.objectStore('restoreChunks').index('by-job').getAllKeys(id)) await tx.objectStore('restoreChunks').delete(key);

@@ -179,7 +179,7 @@ export class SnapshotIndex {
   }
 
   /**
-   * Retention (docs/DESIGN.md §7.11): publishes a root record (seq + 1) without the snapshots of
+   * Retention (docs/DESIGN.md §7.12): publishes a root record (seq + 1) without the snapshots of
    * `forget` to every linked holder first; once at least one kept it, in one strict transaction,
    * removes them from the local index, stores the record and runs `alsoInTx` (which must only
    * touch the given `kv` store, e.g. to queue deletes). Throws, having changed nothing here, when

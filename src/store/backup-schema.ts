@@ -11,7 +11,8 @@
  * - `outbox`: shards waiting for their (offline) holder, delivered when it links.
  * - `restoreJobs` / `restoreChunks`: restores in progress, pack by pack, with the verified chunks
  *   they got so far (as Blobs, so they live on disk, not in memory), so a restore survives
- *   reloads and goes on as partners come online.
+ *   reloads and goes on as partners come online; and the verified shards of packs that could not
+ *   be completed yet (partners never online together), until k of a pack's shards are in.
  */
 import type { DBSchema } from 'idb';
 import type { ChunkId, PackId, PeerId, ShardId, SnapshotId } from '../core/ids.ts';
@@ -77,14 +78,30 @@ export interface RestoreJobRecord {
   message: string | null;
 }
 
-/** A verified chunk a restore got. */
+/**
+ * Key of a shard a restore keeps while its pack is not complete yet: `shard:<pack id>:<index>`
+ * (chunk ids are hex, so the two never collide).
+ */
+export type KeptShardKey = `shard:${string}`;
+
+/** The key under which a restore keeps shard `index` of `packId`. */
+export function keptShardKey(packId: PackId, index: number): KeptShardKey {
+  return `shard:${packId}:${String(index).padStart(3, '0')}`;
+}
+
+/**
+ * A verified chunk a restore got, or (`chunk` a {@link KeptShardKey}) a verified shard of a pack
+ * that could not be completed yet, kept until k of its shards are in.
+ */
 export interface RestoreChunkRecord {
   job: string;
-  chunk: ChunkId;
+  chunk: ChunkId | KeptShardKey;
   data: Blob;
   length: number;
-  /** CRC-32 of the plaintext (for zips). */
+  /** CRC-32 of the plaintext (for zips); 0 for a kept shard. */
   crc: number;
+  /** Shard index, for a kept shard. */
+  shard?: number;
 }
 
 /** The version-2 stores, for idb's typed API. */
@@ -93,5 +110,5 @@ export interface BackupStores extends DBSchema {
   journal: { key: PackId; value: JournalRecord };
   outbox: { key: [PeerId, ShardId]; value: OutboxRecord; indexes: { 'by-holder': PeerId } };
   restoreJobs: { key: string; value: RestoreJobRecord };
-  restoreChunks: { key: [string, ChunkId]; value: RestoreChunkRecord; indexes: { 'by-job': string } };
+  restoreChunks: { key: [string, ChunkId | KeptShardKey]; value: RestoreChunkRecord; indexes: { 'by-job': string } };
 }

@@ -32,4 +32,25 @@ describe('stripe plan', () => {
     expect(plan.threshold).toBe(plan.k + 1);
     expect(plan.holders).toHaveLength(8);
   });
+
+  it('uses observed availability when given: rarely-online partners get more parity', () => {
+    const partners = 'abcdefgh'.split('').map((c) => ({ peerId: id(c), availability: 'always-on' as const }));
+    const promised = planStripes(partners);
+    const seldom = planStripes(partners.map((p) => ({ ...p, observed: 0.3 })));
+    expect(promised).toMatchObject({ k: 5, m: 3, survivesLosing: 3 });
+    expect(seldom).toMatchObject({ k: 1, m: 7, survivesLosing: 7, threshold: 2 });
+    expect(seldom.reachProbability).toBeGreaterThan(0.9);
+    expect(survivalText(seldom)).toBe('Survives losing any 7 partners of your 8.');
+  });
+
+  it('takes a fixed (k, m) for tests only when it covers the partners exactly', () => {
+    const partners = ['a', 'b', 'c'].map((c) => ({ peerId: id(c), availability: 'always-on' as const }));
+    const plan = planStripes(partners, { override: { k: 2, m: 1 } });
+    expect(plan).toMatchObject({ k: 2, m: 1, threshold: 3, survivesLosing: 1 });
+    expect(plan.lossProbability).toBeGreaterThan(1e-4); // what the policy avoids, reported honestly
+    expect(planStripes(partners, { override: null })).toMatchObject({ k: 1, m: 2 });
+    for (const bad of [{ k: 2, m: 2 }, { k: 3, m: 0 }, { k: 0, m: 3 }, { k: 1.5, m: 1.5 }]) {
+      expect(() => planStripes(partners, { override: bad })).toThrow(InvalidArgumentError);
+    }
+  });
 });

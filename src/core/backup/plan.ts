@@ -11,16 +11,30 @@
  *   slot lets a later repair place a copy on a new partner without re-coding.
  * - Commit threshold: `commitThreshold(k, m)` = min(n, k + 1) of the shards that have a holder.
  */
-import type { Availability } from '../agreement/terms.ts';
+import { AVAILABILITY, type Availability } from '../agreement/terms.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { PeerId } from '../ids.ts';
-import { chooseCoding, commitThreshold, DEFAULT_LOSS_TARGET, LOSS_PROBABILITY } from '../policy/coding.ts';
+import { chooseCoding, commitThreshold, evaluateCoding, LOSS_PROBABILITY, type CodingOptions } from '../policy/coding.ts';
 
 /** A partner that can hold shards. */
 export interface PlacementPartner {
   readonly peerId: PeerId;
   /** What the partner promised in the agreement. */
   readonly availability: Availability;
+  /**
+   * Estimated chance it is online at a random moment, from observed presence
+   * (`estimateAvailability`); default the promised fraction.
+   */
+  readonly observed?: number;
+}
+
+/** Options of {@link planStripes}. */
+export interface PlanOptions extends Pick<CodingOptions, 'lossTarget' | 'reachTarget'> {
+  /**
+   * A fixed (k, m) instead of the policy's, for tests only (set through the debug handle): it
+   * must cover the partners exactly (k + m = n, k ≥ 1, m ≥ 1).
+   */
+  override?: { k: number; m: number } | null;
 }
 
 /** The placement plan of one backup. */
@@ -37,30 +51,40 @@ export interface StripePlan {
   readonly survivesLosing: number;
   /** Probability under the coding model that a pack is lost in one repair window. */
   readonly lossProbability: number;
+  /** Probability under the model that k holders are online at a random moment. */
+  readonly reachProbability: number;
 }
 
 /**
  * Plans stripes over `partners` (in any order; duplicates are refused). Throws
  * {@link InvalidArgumentError} with no partner.
  */
-export function planStripes(partners: readonly PlacementPartner[], target = DEFAULT_LOSS_TARGET): StripePlan {
+export function planStripes(partners: readonly PlacementPartner[], opts: PlanOptions = {}): StripePlan {
   if (partners.length === 0) throw new InvalidArgumentError('Invite a partner first: a backup needs at least one partner to hold it.');
   const sorted = [...partners].sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.peerId === sorted[i - 1]!.peerId) throw new InvalidArgumentError(`partner ${sorted[i]!.peerId} is listed twice`);
   }
-  const coding = chooseCoding(sorted.map((p) => LOSS_PROBABILITY[p.availability]), target);
+  const loss = sorted.map((p) => LOSS_PROBABILITY[p.availability]);
+  const availability = sorted.map((p) => p.observed ?? AVAILABILITY[p.availability].fraction);
+  let coding = chooseCoding(loss, {
+    availability,
+    ...(opts.lossTarget !== undefined ? { lossTarget: opts.lossTarget } : {}),
+    ...(opts.reachTarget !== undefined ? { reachTarget: opts.reachTarget } : {}),
+  });
   if (sorted.length === 1) {
-    return { k: 1, m: 1, holders: [sorted[0]!.peerId, null], threshold: 1, survivesLosing: 0, lossProbability: coding.lossProbability };
+    const { lossProbability, reachProbability } = coding;
+    return { k: 1, m: 1, holders: [sorted[0]!.peerId, null], threshold: 1, survivesLosing: 0, lossProbability, reachProbability };
   }
-  return {
-    k: coding.k,
-    m: coding.m,
-    holders: sorted.map((p) => p.peerId),
-    threshold: commitThreshold(coding.k, coding.m),
-    survivesLosing: coding.m,
-    lossProbability: coding.lossProbability,
-  };
+  if (opts.override) {
+    const o = opts.override;
+    if (!Number.isInteger(o.k) || !Number.isInteger(o.m) || o.k < 1 || o.m < 1 || o.k + o.m !== sorted.length) {
+      throw new InvalidArgumentError(`a fixed coding must have k ≥ 1, m ≥ 1 and k + m = ${sorted.length} partners`);
+    }
+    coding = evaluateCoding(o.k, loss, availability);
+  }
+  const { k, m, lossProbability, reachProbability } = coding;
+  return { k, m, holders: sorted.map((p) => p.peerId), threshold: commitThreshold(k, m), survivesLosing: m, lossProbability, reachProbability };
 }
 
 /** Plain words for the UI: what losing partners does to a backup made with `plan`. */

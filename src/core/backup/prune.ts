@@ -1,5 +1,5 @@
 /**
- * Which shards may be deleted at holders (docs/DESIGN.md §7.11). Pure set arithmetic over pack
+ * Which shards may be deleted at holders (docs/DESIGN.md §7.12). Pure set arithmetic over pack
  * placements; the app gathers the placements (from manifests, the root record, the journal and
  * the outbox) and sends the deletes.
  *

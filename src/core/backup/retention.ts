@@ -1,5 +1,5 @@
 /**
- * Retention: which snapshots to keep and which to forget (docs/DESIGN.md §7.11).
+ * Retention: which snapshots to keep and which to forget (docs/DESIGN.md §7.12).
  *
  * Semantics follow restic's `forget`:
  * - `keepLast` n keeps the n newest snapshots;
