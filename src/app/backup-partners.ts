@@ -125,6 +125,17 @@ export class BackupPartners {
     return this.partnerships.agreements().some((a) => signalingIdOf(fromBase32(otherParty(a.terms, mine).publicKey)) === id);
   }
 
+  /** Partners with an agreement, every one of which has ended (repair moves their shards away). */
+  ended(): PeerId[] {
+    const mine = publicKeyText(this.me.publicKey);
+    const byPeer = new Map<PeerId, boolean>();
+    for (const a of this.partnerships.agreements()) {
+      const peerId = peerIdFromPublicKey(fromBase32(otherParty(a.terms, mine).publicKey));
+      byPeer.set(peerId, (byPeer.get(peerId) ?? false) || a.terms.endsAt === null);
+    }
+    return [...byPeer].filter(([, running]) => !running).map(([peerId]) => peerId);
+  }
+
   /** Partners that take new shards. */
   holders(): BackupPartner[] {
     return this.all().filter((p) => p.running);

@@ -12,6 +12,7 @@ import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork } from './network.ts';
 import { OutboxService } from './outbox.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
+import { RepairService } from './repair.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';
 
@@ -22,6 +23,7 @@ export class BackupServices {
   readonly index: SnapshotIndex;
   readonly backup: BackupService;
   readonly restore: RestoreService;
+  readonly repair: RepairService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -33,6 +35,7 @@ export class BackupServices {
     this.index = new SnapshotIndex(db, identity, this.partners);
     this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool);
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
+    this.repair = new RepairService(db, identity, this.partners, this.outbox, this.index, this.backup);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
       if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);
@@ -44,6 +47,7 @@ export class BackupServices {
     await this.index.load();
     await this.backup.checkInterrupted();
     await this.restore.load();
+    await this.repair.start();
     // A device with no backup of its own may be a new device restored from the phrase: look for
     // partners holding our root record.
     if (!this.index.hasRoot) await this.index.discover().catch(() => undefined);

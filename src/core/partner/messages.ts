@@ -156,7 +156,10 @@ export type HolderReply =
   | { type: 'shard.stored'; shard: string }
   | { type: 'shard.data'; size: number }
   | { type: 'root.stored'; seq: number }
-  | { type: 'root.record'; record: string | null };
+  | { type: 'root.record'; record: string | null }
+  // Repair (docs/DESIGN.md §8 "Repair"): room left with a holder, and what a delete removed.
+  | { type: 'shard.listing'; used: number; allowed: number | null }
+  | { type: 'shard.deleted'; count: number };
 
 /**
  * Parses a holder's answer, which must be of type `expected` (the answer to the request sent).
@@ -188,6 +191,13 @@ export function parseHolderReply<T extends HolderReply['type']>(expected: T, x: 
       reply = { type: 'root.record', record };
       break;
     }
+    case 'shard.listing':
+      // The shard list itself is not needed by the owner (it knows its placements): only the room.
+      reply = { type: 'shard.listing', used: int(o, 'used', 0, Number.MAX_SAFE_INTEGER), allowed: o.allowed === null ? null : int(o, 'allowed', 0, Number.MAX_SAFE_INTEGER) };
+      break;
+    case 'shard.deleted':
+      reply = { type: 'shard.deleted', count: int(o, 'count', 0, MAX_IDS_PER_MESSAGE) };
+      break;
     default:
       fail('unknown reply type');
   }
