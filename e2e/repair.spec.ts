@@ -108,3 +108,68 @@ test('a partner that lost its shards is caught by an audit and its shards move t
   }, null, { timeout: 30_000 });
   expect(await zipHashes((await restoreAndSave(device.page, found!, [])).path)).toEqual(expected);
 });
+
+/** SHA-256 (hex) of the shard `id` that `holder` keeps, or null when it has none. */
+function heldShardHash(holder: Page, id: string): Promise<string | null> {
+  return holder.evaluate(async (shard) => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const all = await new Promise<{ shard: string; bytes: ArrayBuffer }[]>((r) => { const g = db.transaction('held').objectStore('held').getAll(); g.onsuccess = () => r(g.result); });
+    const rec = all.find((x) => x.shard === shard);
+    if (!rec) return null;
+    return [...new Uint8Array(await crypto.subtle.digest('SHA-256', rec.bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }, id);
+}
+
+test('a shard a holder reports damaged is rebuilt and given back to it, and the report is cleared', async ({ openPeers }) => {
+  test.setTimeout(240_000);
+  const [owner, ana, ben, cleo] = await openPeers(4);
+  await ownerWithPartners(owner, [ana, ben, cleo], ['Ana', 'Ben', 'Cleo']);
+  await generateTree(owner.page, TREE.slice(1));
+  const backup = await backUp(owner.page);
+  const anaId = await peerIdOf(owner.page, 'Ana');
+  const shard = await owner.page.evaluate(async ([sid, ana]) => {
+    const m = (await (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.manifest(sid as never))!;
+    return m.packs[0]!.shards.find((s) => s.holder === ana)!.id;
+  }, [backup.snapshotId, anaId] as const);
+  const good = await heldShardHash(ana.page, shard);
+  expect(good).not.toBeNull();
+  const before = await holdersIn(owner.page, backup.snapshotId);
+
+  // Ana's copy of that one shard rots, and her scrub reports it (the record a holder scrub writes on the owner's device).
+  await ana.page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const tx = db.transaction('held', 'readwrite');
+    const store = tx.objectStore('held');
+    const all = await new Promise<{ shard: string; bytes: ArrayBuffer }[]>((r) => { const g = store.getAll(); g.onsuccess = () => r(g.result); });
+    const rec = all.find((x) => x.shard === id)!;
+    const bytes = new Uint8Array(rec.bytes.slice(0));
+    bytes[7]! ^= 0xff;
+    store.put({ ...rec, bytes: bytes.buffer });
+    await new Promise((r) => (tx.oncomplete = r));
+  }, shard);
+  expect(await heldShardHash(ana.page, shard)).not.toBe(good);
+  await owner.page.evaluate(async ([ana, id]) => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const tx = db.transaction('kv', 'readwrite');
+    tx.objectStore('kv').put({ shards: [id], reportedAt: Date.now() }, `damaged/${ana}`);
+    await new Promise((r) => (tx.oncomplete = r));
+    await (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.check();
+  }, [anaId, shard] as const);
+
+  // Ben and Cleo already hold a shard of that pack: the rebuilt one goes back to Ana, who keeps it.
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  const status = owner.page.getByTestId('repair-status');
+  await expect(status).toHaveAttribute('data-phase', 'done', { timeout: 60_000 });
+  await expect(status).toHaveText('Repair finished: 1 piece rebuilt and given back to Ana. Your backup is fully protected again.');
+  expect(await heldShardHash(ana.page, shard)).toBe(good);
+  expect(await owner.page.evaluate((ana) => new Promise((resolve) => {
+    const q = indexedDB.open('backpact');
+    q.onsuccess = () => { const g = q.result.transaction('kv').objectStore('kv').get(`damaged/${ana}`); g.onsuccess = () => resolve(g.result ?? null); };
+  }), anaId)).toBeNull();
+  // No placement changed: no manifest is rewritten, no root record published, nothing deleted at Ana.
+  expect(await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.seq)).toBe(1);
+  expect(await waitForSnapshots(owner.page)).toEqual([backup.snapshotId]);
+  expect((await holdersIn(owner.page, backup.snapshotId)).packs).toEqual(before.packs);
+  expect(await ana.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.holder!.counters.deleteRequests)).toBe(0);
+  expect(await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.counters)).toMatchObject({ rebuilt: 1, placed: 1, published: 0 });
+});
