@@ -78,6 +78,11 @@ test('a partner that lost its shards is caught by an audit and its shards move t
   expect(after.packs).not.toContain(benId);
   expect(after.manifest).not.toContain(benId);
   expect(after.packs.filter((h) => h === danaId)).toHaveLength(benShards);
+  // A restore started here before the repair names the old id: it leads to the repaired manifest.
+  expect(await owner.page.evaluate(async (sid) => {
+    const m = (await (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.manifest(sid as never))!;
+    return m.packs.flatMap((p) => p.shards.map((s) => s.holder));
+  }, backup.snapshotId)).toEqual(after.packs);
   // Ben was told to delete the moved shards and the old manifest's shard.
   await expect.poll(() => ben.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.holder!.counters.deleteRequests), { timeout: 30_000 }).toBe(benShards + 1);
   await expect.poll(() => owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.counters.deletesSent), { timeout: 30_000 }).toMatchObject({ [benId]: benShards + 1 });

@@ -29,6 +29,8 @@ import type { LocalIdentity } from './identity.ts';
 import { ShardFetcher } from './restore-fetch.ts';
 
 const ROOT_KEY = 'backup/root';
+/** `kv/repair/renamed/<old snapshot id>` = the id a repair gave that snapshot (docs/DESIGN.md §8 "Repair"). */
+const RENAMED_PREFIX = 'repair/renamed/';
 /** How long discovery waits for a link to each partner found online. */
 export const DISCOVERY_LINK_TIMEOUT_MS = 20_000;
 
@@ -183,6 +185,9 @@ export class SnapshotIndex {
         const store = tx.objectStore('snapshots');
         for (const r of replacements) {
           if (!listed.has(r.old)) continue;
+          // Restores in progress here name the old id: it keeps leading to the repaired manifest.
+          if (r.old !== r.ref.id) await tx.objectStore('kv').put(r.ref.id, `${RENAMED_PREFIX}${r.old}`);
+          this.#manifests.delete(r.old);
           await store.delete(r.old);
           await store.put({ id: r.ref.id, createdAt: r.ref.createdAt, manifest: r.ref.manifest, envelope: r.envelope.slice().buffer, seq, summary: r.summary });
         }
@@ -332,7 +337,15 @@ export class SnapshotIndex {
     const cached = await this.#cachedManifest(id);
     if (cached) return cached;
     const ref = this.refs().find((r) => r.id === id);
-    if (!ref) throw new Error('This snapshot is not in your backup list.');
+    if (!ref) {
+      // A repair may have given it a new id (followed at most a few times: ids can repeat).
+      let renamed: SnapshotId | undefined = id;
+      for (let i = 0; i < 8 && renamed; i++) {
+        renamed = (await this.db.get('kv', `${RENAMED_PREFIX}${renamed}`)) as SnapshotId | undefined;
+        if (renamed && this.refs().some((r) => r.id === renamed)) return this.manifest(renamed);
+      }
+      throw new Error('This snapshot is not in your backup list.');
+    }
     const shards = await this.fetcher.fetch(ref.manifest);
     if (!shards) return null;
     const envelope = await joinStripe(shards, ref.manifest.dataCount, ref.manifest.length, ref.manifest.packId);
