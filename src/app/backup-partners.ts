@@ -32,6 +32,8 @@ export interface BackupPartner {
   readonly availability: Availability;
   /** True while an agreement runs (only then does it get new shards). */
   readonly running: boolean;
+  /** A stranger from the open pool on probation: at most one shard of any pack. */
+  readonly probation?: boolean;
 }
 
 /** A holder turned a shard down for good (quota, no agreement, device full): do not retry. */
@@ -100,7 +102,7 @@ export class BackupPartners {
       const running = a.terms.endsAt === null;
       const prev = out.get(peerId);
       if (prev?.running) continue;
-      out.set(peerId, { peerId, publicKey, signalingId: signalingIdOf(publicKey), name: other.name, availability: other.availability, running });
+      out.set(peerId, { peerId, publicKey, signalingId: signalingIdOf(publicKey), name: other.name, availability: other.availability, running, probation: a.terms.probation });
     }
     for (const [peerId, p] of this.#fromRecord) {
       if (out.has(peerId)) continue;

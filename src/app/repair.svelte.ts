@@ -199,7 +199,7 @@ export class RepairService {
       if (lostHolders.has(p.peerId)) continue;
       const link = this.partners.link(p.peerId);
       const spare = link ? await this.#room(link).catch(() => 0) : 0;
-      candidates.push({ peerId: p.peerId, reachable: !!link, spareBytes: spare - (pending.get(p.peerId)?.bytes ?? 0) });
+      candidates.push({ peerId: p.peerId, reachable: !!link, spareBytes: spare - (pending.get(p.peerId)?.bytes ?? 0), onePerPack: p.probation === true });
     }
     const plan = planRepair([...placements.values()], lost, candidates);
     if (plan.tasks.length === 0 && moves.size === 0 && !manifestLost) {

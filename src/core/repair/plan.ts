@@ -9,8 +9,9 @@
  * - A pack with fewer than k surviving shards cannot be rebuilt: it is reported, not planned.
  * - Target of a lost shard: a candidate that is reachable now, not lost, has room for the shard
  *   (room shrinks as shards are assigned), and — preferably — holds no other shard of the same
- *   pack (counting shards assigned in this plan). Ties: most room left, then PeerId. The holder
- *   that reported a shard damaged may take it back (it is not lost as a partner).
+ *   pack (counting shards assigned in this plan); a partner on probation never takes a second
+ *   shard of a pack. Ties: most room left, then PeerId. The holder that reported a shard damaged
+ *   may take it back (it is not lost as a partner).
  * - Without such a candidate the task is kept with `to: null` ("waiting for a partner with room").
  */
 import type { PackId, PeerId, ShardId } from '../ids.ts';
@@ -23,6 +24,8 @@ export interface RepairCandidate {
   readonly reachable: boolean;
   /** Bytes the partner still accepts from us. */
   readonly spareBytes: number;
+  /** Takes at most one shard of any pack (a stranger on probation, §6). */
+  readonly onePerPack?: boolean;
 }
 
 /** What is lost. */
@@ -64,7 +67,12 @@ export function isLost(s: ShardPlacement, lost: LostSet): boolean {
  */
 export function planRepair(placements: readonly PackPlacement[], lost: LostSet, candidates: readonly RepairCandidate[]): RepairPlan {
   const room = new Map<PeerId, number>();
-  for (const c of candidates) if (c.reachable && !lost.holders.has(c.peerId)) room.set(c.peerId, Math.max(0, c.spareBytes));
+  const onePerPack = new Set<PeerId>();
+  for (const c of candidates) {
+    if (!c.reachable || lost.holders.has(c.peerId)) continue;
+    room.set(c.peerId, Math.max(0, c.spareBytes));
+    if (c.onePerPack) onePerPack.add(c.peerId);
+  }
   const seen = new Set<PackId>();
   const tasks: RepairTask[] = [];
   const unrecoverable: PackId[] = [];
@@ -88,6 +96,7 @@ export function planRepair(placements: readonly PackPlacement[], lost: LostSet, 
         if (left < p.shardLength) continue;
         // The reporter of a damaged shard is not in `holding` for it: it may take this shard back.
         const clash = holding.has(peer) ? 1 : 0;
+        if (clash && onePerPack.has(peer)) continue;
         const key: [number, number, PeerId] = [clash, -left, peer];
         if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
           best = peer;

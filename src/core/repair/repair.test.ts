@@ -39,6 +39,13 @@ describe('repair plan', () => {
     expect(plan.tasks.map((t) => t.to)).toEqual([peer('c'), peer('c'), peer('y')]);
   });
 
+  it('never gives a partner on probation a second shard of a pack', () => {
+    const ps = [placement('1', ['x', 'y', 'z'])];
+    expect(planRepair(ps, lostHolders('x'), [{ ...cand('y'), onePerPack: true }]).tasks[0]!.to).toBeNull();
+    expect(planRepair(ps, lostHolders('x'), [{ ...cand('d'), onePerPack: true }]).tasks[0]!.to).toBe(peer('d'));
+    expect(planRepair(ps, lostHolders('x'), [cand('y')]).tasks[0]!.to).toBe(peer('y'));
+  });
+
   it('keeps a task without a target while no partner has room', () => {
     const plan = planRepair([placement('1', ['x', 'y'])], lostHolders('x'), [cand('y', 0), cand('z', 10, true)]);
     expect(plan.tasks).toHaveLength(1);
