@@ -178,7 +178,7 @@ export class RepairService {
     const { holders: lostHolders, damaged } = await this.#lost();
     const job = ((await this.db.get('kv', JOB_KEY)) as RepairJob | undefined) ?? { v: 1, startedAt: Date.now(), moves: [] };
     const moves = new Map<ShardId, StoredMove>(job.moves.map((m) => [m.shardId, m]));
-    if (lostHolders.size === 0 && damaged.size === 0 && moves.size === 0) return;
+    if (lostHolders.size === 0 && damaged.size === 0 && moves.size === 0) return this.#nothingToDo();
 
     // The manifests of the listed snapshots (cached here, or fetched from holders).
     const manifests = new Map<SnapshotId, SnapshotManifest>();
@@ -192,7 +192,8 @@ export class RepairService {
     for (const m of manifests.values()) for (const p of m.packs) if (!placements.has(p.packId)) placements.set(p.packId, applyMoves(p, moves));
     const manifestLost = refs.some((r) => r.manifest.shards.some((s) => isLost(s, { holders: lostHolders, shards: damaged })));
     const anyLost = [...placements.values()].some((p) => p.shards.some((s) => isLost(s, lost)));
-    if (!anyLost && moves.size === 0 && !manifestLost) return;
+    // (A report naming shards no placement puts at its reporter is left alone: it changes nothing.)
+    if (!anyLost && moves.size === 0 && !manifestLost) return this.#nothingToDo();
     const candidates: RepairCandidate[] = [];
     const pending = await this.outbox.pending();
     for (const p of this.partners.holders()) {
@@ -258,6 +259,11 @@ export class RepairService {
     }
     if (moves.size > 0 || manifestLost) await this.#commit(refs, manifests, moves, lostHolders, damaged, (m) => publishStatus('waiting', m));
     if (why) publishStatus('waiting', why);
+  }
+
+  /** Nothing is lost (any more): a "repairing" or "waiting" message goes away; "finished" stays. */
+  #nothingToDo(): void {
+    if (this.status.phase === 'repairing' || this.status.phase === 'waiting') this.status = { ...IDLE };
   }
 
   /** Bytes a holder still accepts from us (its `shard.list` answer). */
