@@ -33,21 +33,29 @@ export interface TreeSpec {
 /** Makes the owner and `names.length` partners, each through an invite accepted in the UI. */
 export async function ownerWithPartners(owner: Peer, partners: Peer[], names: string[]): Promise<string[]> {
   const phrase = await createIdentity(owner.page, 'Olivia');
-  for (const [i, p] of partners.entries()) {
-    const link = await makeInvite(owner.page, 5);
-    await p.page.goto(link);
-    await createIdentity(p.page, names[i]!, { landing: 'Partners' });
-    await expect(p.page.getByTestId('inviter-name')).toHaveText('Olivia', { timeout: 30_000 });
-    await p.page.getByRole('button', { name: 'Accept' }).click();
-    await expect(owner.page.getByTestId('partner').filter({ hasText: names[i]! })).toBeVisible({ timeout: 30_000 });
-    await expect(p.page.getByTestId('partner').filter({ hasText: 'Olivia' })).toBeVisible({ timeout: 30_000 });
-  }
+  for (const [i, p] of partners.entries()) await invitePartner(owner, p, names[i]!);
   await waitForBackupServices(owner.page);
-  await owner.page.waitForFunction((n) => {
-    const rt = (globalThis as unknown as DebugGlobal).backpactDebug.runtime;
-    return rt.backup?.partners.holders().filter((p) => rt.network?.peers.linkTo(p.signalingId)).length === n;
-  }, partners.length, { timeout: 30_000 });
+  await waitForLinkedHolders(owner.page, partners.length);
   return phrase;
+}
+
+/** `partner` (a fresh device) creates an identity named `name` through `owner`'s invite and accepts it. */
+export async function invitePartner(owner: Peer, partner: Peer, name: string): Promise<void> {
+  const link = await makeInvite(owner.page, 5);
+  await partner.page.goto(link);
+  await createIdentity(partner.page, name, { landing: 'Partners' });
+  await expect(partner.page.getByTestId('inviter-name')).toHaveText('Olivia', { timeout: 30_000 });
+  await partner.page.getByRole('button', { name: 'Accept' }).click();
+  await expect(owner.page.getByTestId('partner').filter({ hasText: name })).toBeVisible({ timeout: 30_000 });
+  await expect(partner.page.getByTestId('partner').filter({ hasText: 'Olivia' })).toBeVisible({ timeout: 30_000 });
+}
+
+/** Waits until `n` partners with running agreements are linked to the owner's page. */
+export async function waitForLinkedHolders(page: Page, n: number): Promise<void> {
+  await page.waitForFunction((count) => {
+    const rt = (globalThis as unknown as DebugGlobal).backpactDebug.runtime;
+    return rt.backup?.partners.holders().filter((p) => rt.network?.peers.linkTo(p.signalingId)).length === count;
+  }, n, { timeout: 30_000 });
 }
 
 /** Waits until the page's backup services are running and loaded. */
@@ -307,4 +315,17 @@ export async function presenceByName(page: Page, stored = false): Promise<Record
     });
     return out;
   }, stored);
+}
+
+/** Empties `holder`'s store of held shards (a partner that wiped its browser data); resolves how many it had. */
+export async function deleteHeldShards(holder: Page): Promise<number> {
+  return holder.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const tx = db.transaction('held', 'readwrite');
+    const store = tx.objectStore('held');
+    const n = await new Promise<number>((r) => { const g = store.count(); g.onsuccess = () => r(g.result); });
+    store.clear();
+    await new Promise((r) => (tx.oncomplete = r));
+    return n;
+  });
 }

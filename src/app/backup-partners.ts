@@ -32,6 +32,8 @@ export interface BackupPartner {
   readonly availability: Availability;
   /** True while an agreement runs (only then does it get new shards). */
   readonly running: boolean;
+  /** A stranger from the open pool on probation: at most one shard of any pack. */
+  readonly probation?: boolean;
 }
 
 /** A holder turned a shard down for good (quota, no agreement, device full): do not retry. */
@@ -100,7 +102,7 @@ export class BackupPartners {
       const running = a.terms.endsAt === null;
       const prev = out.get(peerId);
       if (prev?.running) continue;
-      out.set(peerId, { peerId, publicKey, signalingId: signalingIdOf(publicKey), name: other.name, availability: other.availability, running });
+      out.set(peerId, { peerId, publicKey, signalingId: signalingIdOf(publicKey), name: other.name, availability: other.availability, running, probation: a.terms.probation });
     }
     for (const [peerId, p] of this.#fromRecord) {
       if (out.has(peerId)) continue;
@@ -123,6 +125,17 @@ export class BackupPartners {
   hasAgreementWith(id: SignalingId): boolean {
     const mine = publicKeyText(this.me.publicKey);
     return this.partnerships.agreements().some((a) => signalingIdOf(fromBase32(otherParty(a.terms, mine).publicKey)) === id);
+  }
+
+  /** Partners with an agreement, every one of which has ended (repair moves their shards away). */
+  ended(): PeerId[] {
+    const mine = publicKeyText(this.me.publicKey);
+    const byPeer = new Map<PeerId, boolean>();
+    for (const a of this.partnerships.agreements()) {
+      const peerId = peerIdFromPublicKey(fromBase32(otherParty(a.terms, mine).publicKey));
+      byPeer.set(peerId, (byPeer.get(peerId) ?? false) || a.terms.endsAt === null);
+    }
+    return [...byPeer].filter(([, running]) => !running).map(([peerId]) => peerId);
   }
 
   /** Partners that take new shards. */

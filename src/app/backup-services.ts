@@ -16,6 +16,7 @@ import { OutboxService } from './outbox.ts';
 import { ExclusiveLock, PruneService } from './prune.svelte.ts';
 import { PresenceService } from './presence.svelte.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
+import { RepairService } from './repair.svelte.ts';
 import { RestoreService } from './restore.svelte.ts';
 import { SnapshotIndex } from './snapshots.svelte.ts';
 
@@ -32,6 +33,7 @@ export class BackupServices {
   readonly prune: PruneService;
   /** Observed presence of partners (feeds the stripe plan). */
   readonly presence: PresenceService;
+  readonly repair: RepairService;
   /** Settles once the local index is loaded and unfinished restores resumed. */
   readonly ready: Promise<void>;
   #pool: WorkerPool | null = null;
@@ -49,6 +51,7 @@ export class BackupServices {
     const lock = new ExclusiveLock();
     this.backup.exclusive = (fn) => lock.run(fn);
     this.prune = new PruneService(db, this.partners, this.index, this.backup, this.restore, lock);
+    this.repair = new RepairService(db, identity, this.partners, this.outbox, this.index, this.backup);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
       if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);
@@ -63,6 +66,7 @@ export class BackupServices {
     await this.backup.checkInterrupted();
     await this.restore.load();
     await this.prune.load();
+    await this.repair.start();
     // A device with no backup of its own may be a new device restored from the phrase: look for
     // partners holding our root record.
     if (!this.index.hasRoot) await this.index.discover().catch(() => undefined);

@@ -32,6 +32,8 @@ export interface HolderCounters {
   gets: number;
   refusals: number;
   audits: number;
+  /** Shard ids owners asked this device to delete (repair, ended agreements). */
+  deleteRequests: number;
 }
 
 function refuse(code: string, message: string): never {
@@ -44,7 +46,7 @@ function rootKey(owner: string): string {
 
 /** Serves holder requests for all partners. */
 export class HolderService {
-  readonly counters: HolderCounters = { putBytes: 0, getBytes: 0, puts: 0, gets: 0, refusals: 0, audits: 0 };
+  readonly counters: HolderCounters = { putBytes: 0, getBytes: 0, puts: 0, gets: 0, refusals: 0, audits: 0, deleteRequests: 0 };
 
   constructor(
     private readonly store: HolderStore,
@@ -106,6 +108,7 @@ export class HolderService {
       }
       case 'shard.delete': {
         let count = 0;
+        this.counters.deleteRequests += req.shards.length;
         for (const s of req.shards) if (await this.store.delete(from.peerId, s)) count++;
         return { message: { type: 'shard.deleted', count } };
       }

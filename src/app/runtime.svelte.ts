@@ -70,6 +70,8 @@ export class Runtime {
   /** Reloads the audit results shown in the app. */
   async refreshAudits(): Promise<void> {
     this.audits = await auditSummaries(this.db);
+    // A partner found failing or dropped: move what it held for us.
+    void this.backup?.repair.check();
   }
 
   /**

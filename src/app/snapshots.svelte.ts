@@ -12,7 +12,7 @@
  *   with an agreement subscribe to their owner); we link to each, read their root records and
  *   keep the highest valid seq. Its partner list lets us link to the others when they come online.
  */
-import type { IDBPDatabase } from 'idb';
+import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { sealRootRecordWith } from '../core/backup/root-record.ts';
 import { indexOf, rootBodyFor, type KnownIndex } from '../core/backup/snapshot.ts';
 import type { ChunkId, PeerId, SnapshotId } from '../core/ids.ts';
@@ -29,6 +29,8 @@ import type { LocalIdentity } from './identity.ts';
 import { ShardFetcher } from './restore-fetch.ts';
 
 const ROOT_KEY = 'backup/root';
+/** `kv/repair/renamed/<old snapshot id>` = the id a repair gave that snapshot (docs/DESIGN.md §8 "Repair"). */
+const RENAMED_PREFIX = 'repair/renamed/';
 /** How long discovery waits for a link to each partner found online. */
 export const DISCOVERY_LINK_TIMEOUT_MS = 20_000;
 
@@ -154,8 +156,67 @@ export class SnapshotIndex {
    * `waitForHolder` is called while no partner is linked to take the record.
    */
   async publish(ref: SnapshotRef, envelope: Uint8Array, summary: NonNullable<SnapshotRecord['summary']>, waitForHolder: () => Promise<void>): Promise<number> {
+    return this.#exclusive(() => this.#publishWith(
+      (refs) => [ref, ...refs.filter((r) => r.id !== ref.id)],
+      waitForHolder,
+      async (tx, seq) => {
+        await tx.objectStore('snapshots').put({
+          id: ref.id, createdAt: ref.createdAt, manifest: ref.manifest, envelope: envelope.slice().buffer, seq, summary,
+        });
+        await tx.objectStore('journal').clear();
+      },
+    ));
+  }
+
+  /**
+   * Publishes a root record (seq + 1) in which each snapshot `old` is replaced, in place, by
+   * `ref` (a repair rewrote its manifest: new holders, hence a new snapshot id), then records it
+   * locally in one transaction that swaps the snapshot records. Snapshots the current record no
+   * longer lists are skipped. Same rules as {@link publish}: at least one holder keeps the record
+   * before anything changes here. Runs exclusively with backups' publishing (no seq is used twice).
+   */
+  async publishReplacing(
+    replacements: readonly { old: SnapshotId; ref: SnapshotRef; envelope: Uint8Array; summary: SnapshotRecord['summary'] }[],
+    waitForHolder: () => Promise<void>,
+  ): Promise<number> {
+    const byOld = new Map(replacements.map((r) => [r.old, r]));
+    let listed: ReadonlySet<SnapshotId> = new Set();
+    return this.#exclusive(() => this.#publishWith(
+      (refs) => {
+        listed = new Set(refs.map((r) => r.id));
+        return refs.map((r) => byOld.get(r.id)?.ref ?? r);
+      },
+      waitForHolder,
+      async (tx, seq) => {
+        const store = tx.objectStore('snapshots');
+        for (const r of replacements) {
+          if (!listed.has(r.old)) continue;
+          // Restores in progress here name the old id: it keeps leading to the repaired manifest.
+          if (r.old !== r.ref.id) await tx.objectStore('kv').put(r.ref.id, `${RENAMED_PREFIX}${r.old}`);
+          this.#manifests.delete(r.old);
+          await store.delete(r.old);
+          await store.put({ id: r.ref.id, createdAt: r.ref.createdAt, manifest: r.ref.manifest, envelope: r.envelope.slice().buffer, seq, summary: r.summary });
+        }
+      },
+    ));
+  }
+
+  #lock: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every earlier publish settled (two publishes never share a seq). */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async #publishWith(
+    refsFrom: (current: readonly SnapshotRef[]) => SnapshotRef[],
+    waitForHolder: () => Promise<void>,
+    apply: (tx: IDBPTransaction<BackpactDB, ('kv' | 'snapshots' | 'journal')[], 'readwrite'>, seq: number) => Promise<void>,
+  ): Promise<number> {
     const partners = this.partners.all().filter((p) => p.running).map((p) => ({ publicKey: p.publicKey, label: p.name }));
-    const body = rootBodyFor([ref, ...this.refs().filter((r) => r.id !== ref.id)], partners);
+    const body = rootBodyFor(refsFrom(this.refs()), partners);
     const seq = (this.#root?.seq ?? 0) + 1;
     const bytes = await sealRootRecordWith((tag, m) => this.me.signTagged(tag, m), this.me.publicKey, this.me.keys.rootRecordKey, seq, body);
     if (bytes.length > MAX_ROOT_RECORD_BYTES) throw new Error('the root record grew too large');
@@ -167,11 +228,8 @@ export class SnapshotIndex {
     }
     const opened = await openRootRecord(bytes, this.me.keys.rootRecordKey, { expectedOwner: this.me.publicKey });
     const tx = this.db.transaction(['kv', 'snapshots', 'journal'], 'readwrite', { durability: 'strict' });
-    await tx.objectStore('snapshots').put({
-      id: ref.id, createdAt: ref.createdAt, manifest: ref.manifest, envelope: envelope.slice().buffer, seq, summary,
-    });
+    await apply(tx, seq);
     await tx.objectStore('kv').put({ seq, bytes } satisfies StoredRoot, ROOT_KEY);
-    await tx.objectStore('journal').clear();
     await tx.done;
     this.#root = opened;
     await this.#refresh();
@@ -335,7 +393,15 @@ export class SnapshotIndex {
     const cached = await this.#cachedManifest(id);
     if (cached) return cached;
     const ref = this.refs().find((r) => r.id === id);
-    if (!ref) throw new Error('This snapshot is not in your backup list.');
+    if (!ref) {
+      // A repair may have given it a new id (followed at most a few times: ids can repeat).
+      let renamed: SnapshotId | undefined = id;
+      for (let i = 0; i < 8 && renamed; i++) {
+        renamed = (await this.db.get('kv', `${RENAMED_PREFIX}${renamed}`)) as SnapshotId | undefined;
+        if (renamed && this.refs().some((r) => r.id === renamed)) return this.manifest(renamed);
+      }
+      throw new Error('This snapshot is not in your backup list.');
+    }
     const shards = await this.fetcher.fetch(ref.manifest);
     if (!shards) return null;
     const envelope = await joinStripe(shards, ref.manifest.dataCount, ref.manifest.length, ref.manifest.packId, undefined, 'object');

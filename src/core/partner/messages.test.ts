@@ -59,7 +59,13 @@ describe('partner messages', () => {
     expect(parseHolderReply('root.stored', { type: 'root.stored', seq: 3 })).toEqual({ type: 'root.stored', seq: 3 });
     expect(parseHolderReply('root.record', { type: 'root.record', record: null })).toEqual({ type: 'root.record', record: null });
     expect(parseHolderReply('root.record', { type: 'root.record', record: 'AQID' })).toEqual({ type: 'root.record', record: 'AQID' });
+    expect(parseHolderReply('shard.listing', { type: 'shard.listing', shards: [[shard, 4]], used: 4, allowed: 10 })).toMatchObject({ type: 'shard.listing', used: 4, allowed: 10 });
+    expect(parseHolderReply('shard.listing', { type: 'shard.listing', shards: [], used: 0, allowed: null })).toMatchObject({ type: 'shard.listing', used: 0, allowed: null });
+    expect(parseHolderReply('shard.deleted', { type: 'shard.deleted', count: 2 })).toEqual({ type: 'shard.deleted', count: 2 });
     for (const [expected, bad] of [
+      ['shard.listing', { type: 'shard.listing', used: -1, allowed: 10 }],
+      ['shard.listing', { type: 'shard.listing', used: 1, allowed: '10' }],
+      ['shard.deleted', { type: 'shard.deleted', count: 1025 }],
       ['shard.stored', { type: 'shard.data', size: 1 }],
       ['shard.stored', { type: 'shard.stored', shard: 'nope' }],
       ['shard.data', { type: 'shard.data', size: MAX_SHARD_BYTES + 1 }],
