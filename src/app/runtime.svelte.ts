@@ -8,6 +8,7 @@ import { IdbHolderStore } from '../store/holder-store.ts';
 import { BackupServices } from './backup-services.ts';
 import { auditSummaries, type AuditSummary } from './audits.ts';
 import { installAuditBridge } from './audit-bridge.ts';
+import { HealthService } from './health.svelte.ts';
 import { HolderService } from './holder.ts';
 import type { LocalIdentity } from './identity.ts';
 import { AppNetwork } from './network.ts';
@@ -20,6 +21,8 @@ export class Runtime {
   /** The open pool (opt-in). */
   pool = $state<PoolService | null>(null);
   backup = $state<BackupServices | null>(null);
+  /** Warnings to and from partners, and the holder self-check. */
+  health = $state<HealthService | null>(null);
   /** Invite fragment captured from the address bar at start (already removed from it). */
   pendingInvite = $state<string | null>(null);
   /** Audit results per partner (refreshed when the service worker records new ones). */
@@ -46,14 +49,18 @@ export class Runtime {
     const pool = new PoolService(identity, network, this.db, partnerships);
     network.route(pool);
     network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.') || t === 'audit.challenge', handle: (from, req, incoming) => holder.handle(from, req, incoming) });
+    const health = new HealthService(identity, network, this.db, this.holderStore, partnerships);
+    network.route(health);
     network.start();
     await partnerships.start();
     this.partnerships = partnerships;
+    await health.start();
+    this.health = health;
     await pool.start();
     this.pool = pool;
     this.backup = new BackupServices(identity, network, partnerships, this.db);
     void this.requestPersistence();
-    installAuditBridge(() => this.network, () => void this.refreshAudits());
+    installAuditBridge(() => this.network, () => void this.refreshAudits().then(() => this.health?.refresh()));
     void this.refreshAudits();
   }
 

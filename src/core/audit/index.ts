@@ -3,3 +3,4 @@ export * from './answer.ts';
 export * from './health.ts';
 export * from './sampler.ts';
 export * from './schedule.ts';
+export * from './warnings.ts';
