@@ -4,40 +4,10 @@
  * roots in the manifest, and record the verdicts, which the Partners screen shows. A partner whose
  * copy was damaged is marked failing at its next round.
  */
-import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { backUp, corruptHeldShards, generateTree, ownerWithPartners } from './helpers/backup.ts';
+import { firePeriodicSync, makeAuditsDue } from './helpers/audit.ts';
 import { openPartners } from './helpers/partners.ts';
-
-/** Fires the service worker's `periodicsync` for the audit tag, as the browser would. */
-async function firePeriodicSync(page: Page): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  const registrationId = new Promise<string>((resolve) => {
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; isDeleted: boolean }[] }) => {
-      const live = e.registrations.find((r) => !r.isDeleted);
-      if (live) resolve(live.registrationId);
-    });
-  });
-  await cdp.send('ServiceWorker.enable');
-  const origin = new URL(page.url()).origin;
-  await cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin, registrationId: await registrationId, tag: 'backpact-audit' });
-}
-
-/** Pretends the audit interval has passed: every partner's next round is due now. */
-async function makeAuditsDue(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
-    const tx = db.transaction('kv', 'readwrite');
-    const store = tx.objectStore('kv');
-    const keys = await new Promise<IDBValidKey[]>((r) => { const g = store.getAllKeys(); g.onsuccess = () => r(g.result); });
-    for (const k of keys) {
-      if (typeof k !== 'string' || !k.startsWith('audit/')) continue;
-      const v = await new Promise<{ nextAt: number }>((r) => { const g = store.get(k); g.onsuccess = () => r(g.result); });
-      store.put({ ...v, nextAt: 0 }, k);
-    }
-    await new Promise((r) => (tx.oncomplete = r));
-  });
-}
 
 test('the service worker audits partners after a backup and catches a damaged copy', async ({ openPeers }) => {
   const [owner, ana, ben] = await openPeers(3);

@@ -97,12 +97,12 @@ export function ownerNotificationText(n: OwnerNotification): { title: string; bo
     case 'unreachable':
       return {
         title: `${n.name} could not be reached`,
-        body: `${n.name}'s copy of your backup has not been checked since ${new Date(n.warning.since).toLocaleDateString()}. If this goes on until ${until}, Backpact will stop using ${n.name} and move your data.`,
+        body: `${n.name}’s copy of your backup has not been checked since ${new Date(n.warning.since).toLocaleDateString()}. If this goes on until ${until}, Backpact will stop using ${n.name} and move your data.`,
       };
     case 'failing':
       return {
         title: `${n.name} failed a check`,
-        body: `${n.name}'s copy of your backup did not pass a check. If the next checks fail too (around ${until}), Backpact will stop using ${n.name} and move your data.`,
+        body: `${n.name}’s copy of your backup did not pass a check. If the next checks fail too (around ${until}), Backpact will stop using ${n.name} and move your data.`,
       };
     default:
       return { title: `Backpact stopped using ${n.name}`, body: `${n.name} no longer keeps your backup safely; your data is being moved to your other partners.` };

@@ -143,7 +143,7 @@ export class HealthService implements RequestRoute {
 
   /**
    * Runs a whole self-check pass now in the service worker and resolves what it found (for the
-   * person's "Check now" and for tests); the findings are then reported like any others.
+   * developer tools and tests); the findings are then reported like any others.
    */
   async scrubNow(): Promise<{ checked: number; found: number; passDone: boolean }> {
     const reg = await navigator.serviceWorker.ready;
@@ -282,18 +282,18 @@ export function receivedNoticeText(n: ReceivedNotice): { title: string; body: st
   switch (n.level) {
     case 'failing':
       return {
-        title: `${n.name}'s checks are failing`,
-        body: `${n.name}'s checks of the data you keep for them are failing on this device. If this goes on (around ${until}), ${n.name}'s app will stop using this device and move the data elsewhere. Keep Backpact open so it can check and repair its copy.`,
+        title: `${n.name}’s checks are failing`,
+        body: `${n.name}’s checks of the data you keep for them are failing on this device. If this goes on (around ${until}), ${n.name}’s app will stop using this device and move the data elsewhere. Keep Backpact open so it can check and repair its copy.`,
       };
     case 'unreachable':
       return {
         title: `${n.name} could not reach you`,
-        body: `${n.name} could not reach this device to check the data you keep for them since ${new Date(n.since ?? n.at).toLocaleDateString()}. Open Backpact more often: if this goes on until ${until}, ${n.name}'s app will stop using this device.`,
+        body: `${n.name} could not reach this device to check the data you keep for them since ${new Date(n.since ?? n.at).toLocaleDateString()}. Open Backpact more often: if this goes on until ${until}, ${n.name}’s app will stop using this device.`,
       };
     default:
       return {
         title: `${n.name} stopped using this device`,
-        body: `${n.name}'s app no longer keeps a backup on this device: it did not pass its checks or was away too long.`,
+        body: `${n.name}’s app no longer keeps a backup on this device: it did not pass its checks or was away too long.`,
       };
   }
 }
