@@ -4,17 +4,18 @@
  * partner failing its audits makes both sides warned — the owner in the app and by a system
  * notification, the partner by a signed message it shows and notifies.
  */
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { deleteHeldShards, firePeriodicSync, makeAuditsDue, readKv, shownNotifications } from './helpers/audit.ts';
 import { backUp, corruptHeldShards, generateTree, heldShardCount, ownerWithPartners, type DebugGlobal } from './helpers/backup.ts';
 import { openPartners } from './helpers/partners.ts';
 
 /** Core PeerId of the owner's partner called `name`. */
-async function partnerPeerId(page: import('@playwright/test').Page, name: string): Promise<string> {
+async function partnerPeerId(page: Page, name: string): Promise<string> {
   return page.evaluate((n) => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.partners.holders().find((h) => h.name === n)!.peerId, name);
 }
 
-async function openHome(page: import('@playwright/test').Page): Promise<void> {
+async function openHome(page: Page): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Home' })).toBeVisible();
 }
