@@ -134,4 +134,17 @@ test('a partner failing its checks is warned, and so is the owner, in the app an
   await expect(owner.page.getByRole('img', { name: /Checks of Ana: 1 passed, 2 failed/ })).toBeVisible({ timeout: 30_000 });
   expect(before).toBeGreaterThan(0);
   expect(await shownNotifications(owner.page)).toEqual([]);
+
+  // At phone width the warning, the chart and its table fit without sideways scrolling.
+  await owner.page.setViewportSize({ width: 360, height: 740 });
+  const noSideways = () => owner.page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+  await expect(owner.page.getByRole('img', { name: /Checks of Ana/ })).toBeVisible();
+  await owner.page.getByText('Show the checks as a table').first().click();
+  const table = owner.page.getByRole('table', { name: 'Checks of Ana, newest first' });
+  await expect(table.getByRole('row')).toHaveCount(4);
+  await expect(table.getByRole('row').nth(1)).toContainText('Failed');
+  expect(await noSideways()).toBe(true);
+  await openHome(owner.page);
+  await expect(owner.page.getByTestId('health-warning')).toBeVisible();
+  expect(await noSideways()).toBe(true);
 });
