@@ -44,6 +44,12 @@ export interface DamageReportRecord {
   since: number;
 }
 
+/** `kv/scrub/found/<ownerPeerId>`: how many of the owner's shards this device found damaged, ever. */
+export interface DamageFoundRecord {
+  count: number;
+  lastAt: number;
+}
+
 /** A notification the owner should see. */
 export interface OwnerNotification {
   peerId: string;
@@ -53,6 +59,7 @@ export interface OwnerNotification {
 
 export const warnStateKey = (peerId: string): string => `warn/state/${peerId}`;
 export const scrubReportKey = (owner: string): string => `scrub/report/${owner}`;
+export const scrubFoundKey = (owner: string): string => `scrub/found/${owner}`;
 export const SCRUB_STATE_KEY = 'scrub/state';
 
 /** Decides every partner's warning after an audit run; resolves the notifications due. */
@@ -124,6 +131,8 @@ export interface ScrubRun {
 export async function runScrub(db: IDBPDatabase<BackpactDB>, opts: { force?: boolean; untilPassDone?: boolean } = {}, now: () => number = () => Date.now()): Promise<ScrubRun> {
   const store = new IdbHolderStore(db);
   let state = ((await db.get('kv', SCRUB_STATE_KEY)) as ScrubState | undefined) ?? initialScrubState();
+  // A whole pass asked for now starts from the beginning, even if one is under way.
+  if (opts.force && opts.untilPassDone) state = { ...state, after: null, passStartedAt: null };
   const run: ScrubRun = { checked: 0, found: [], passDone: false, state };
   let first = true;
   for (;;) {
@@ -149,6 +158,8 @@ async function queueReports(db: IDBPDatabase<BackpactDB>, found: DamageFound[], 
     const prev = (await tx.store.get(scrubReportKey(owner))) as DamageReportRecord | undefined;
     const next: DamageReportRecord = { v: 1, owner, shards: mergeShardIds(prev?.shards ?? [], shards), since: prev?.since ?? now };
     await tx.store.put(next, scrubReportKey(owner));
+    const found = (await tx.store.get(scrubFoundKey(owner))) as DamageFoundRecord | undefined;
+    await tx.store.put({ count: (found?.count ?? 0) + shards.length, lastAt: now } satisfies DamageFoundRecord, scrubFoundKey(owner));
   }
   await tx.done;
 }

@@ -17,16 +17,14 @@ import type { IDBPDatabase } from 'idb';
 import { otherParty, publicKeyText } from '../core/agreement/index.ts';
 import { HEALTH_NOTICE_TAG, healthNoticeBytes, verifyHealthNotice, type HealthNotice } from '../core/audit/warnings.ts';
 import { fromBase32, fromHex, toHex } from '../core/encoding/bytes.ts';
-import type { HolderStore } from '../core/holder/holder-store.ts';
 import { mergeShardIds, type ScrubState } from '../core/holder/scrub.ts';
-import { peerIdFromPublicKey } from '../core/keys/identity.ts';
 import { parseHealthReply, REFUSAL, type PartnerRequest } from '../core/partner/messages.ts';
 import { RequestRefusedError } from '../p2p/errors.ts';
-import { publicKeyOf, signalingIdOf } from '../p2p/identity.ts';
+import { signalingIdOf } from '../p2p/identity.ts';
 import type { IncomingRequest, OutgoingResponse } from '../p2p/link.ts';
 import type { PeerAddress } from '../protocol/signaling.ts';
 import type { BackpactDB } from '../store/db.ts';
-import { SCRUB_STATE_KEY, scrubReportKey, warnStateKey, type DamageReportRecord, type WarnStateRecord } from './health-worker.ts';
+import { SCRUB_STATE_KEY, scrubFoundKey, scrubReportKey, warnStateKey, type DamageFoundRecord, type DamageReportRecord, type WarnStateRecord } from './health-worker.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { AppNetwork, RequestRoute } from './network.ts';
 import type { Requester } from './holder.ts';
@@ -80,13 +78,12 @@ export class HealthService implements RequestRoute {
   scrub = $state<ScrubState | null>(null);
   notifications = $state<NotificationState>('unsupported');
   readonly #sending = new Set<string>();
-  #scrubWaiters: ((r: { checked: number; found: number; passDone: boolean }) => void)[] = [];
+  readonly #scrubWaiters = new Map<string, (r: { checked: number; found: number; passDone: boolean }) => void>();
 
   constructor(
     private readonly me: LocalIdentity,
     private readonly net: AppNetwork,
     private readonly db: IDBPDatabase<BackpactDB>,
-    private readonly store: HolderStore,
     private readonly partnerships: PartnershipService,
     private readonly now: () => number = () => Date.now(),
   ) {
@@ -98,14 +95,15 @@ export class HealthService implements RequestRoute {
   async start(): Promise<void> {
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
-        const data = event.data as { type?: string; checked?: number; found?: number; passDone?: boolean } | null;
+        const data = event.data as { type?: string; id?: string; checked?: number; found?: number; passDone?: boolean } | null;
         if (data?.type === 'audit-results') void this.deliver();
         if (data?.type === 'scrub-results') {
           void this.refresh().then(() => this.deliver());
-          const r = { checked: data.checked ?? 0, found: data.found ?? 0, passDone: data.passDone === true };
-          const waiters = this.#scrubWaiters;
-          this.#scrubWaiters = [];
-          for (const w of waiters) w(r);
+          const waiter = data.id ? this.#scrubWaiters.get(data.id) : undefined;
+          if (waiter) {
+            this.#scrubWaiters.delete(data.id!);
+            waiter({ checked: data.checked ?? 0, found: data.found ?? 0, passDone: data.passDone === true });
+          }
         }
       });
     }
@@ -147,8 +145,9 @@ export class HealthService implements RequestRoute {
    */
   async scrubNow(): Promise<{ checked: number; found: number; passDone: boolean }> {
     const reg = await navigator.serviceWorker.ready;
-    const done = new Promise<{ checked: number; found: number; passDone: boolean }>((resolve) => this.#scrubWaiters.push(resolve));
-    reg.active?.postMessage({ type: 'scrub-now', force: true, untilPassDone: true });
+    const id = crypto.randomUUID();
+    const done = new Promise<{ checked: number; found: number; passDone: boolean }>((resolve) => this.#scrubWaiters.set(id, resolve));
+    reg.active?.postMessage({ type: 'scrub-now', id, force: true, untilPassDone: true });
     return done;
   }
 
@@ -159,10 +158,11 @@ export class HealthService implements RequestRoute {
     const keys = (await this.db.getAllKeys('kv', prefix('scrub/received/'))) as string[];
     for (const k of keys) reports[k.slice('scrub/received/'.length)] = (await this.db.get('kv', k)) as DamageLogEntry[];
     this.reports = reports;
+    // Counted by the worker as it finds damage (listing the held shards would read their bytes).
     const damaged: Record<string, number> = {};
     for (const p of this.partnerships.partners) {
-      const n = (await this.store.list(p.peerId)).filter((s) => s.damagedAt !== undefined).length;
-      if (n > 0) damaged[p.peerId] = n;
+      const found = (await this.db.get('kv', scrubFoundKey(p.peerId))) as DamageFoundRecord | undefined;
+      if (found && found.count > 0) damaged[p.peerId] = found.count;
     }
     this.damagedHere = damaged;
     this.scrub = ((await this.db.get('kv', SCRUB_STATE_KEY)) as ScrubState | undefined) ?? null;
@@ -268,11 +268,6 @@ export class HealthService implements RequestRoute {
       if (other.publicKey === text) return other.name;
     }
     return null;
-  }
-
-  /** PeerId of a linked signaling id. */
-  static peerIdOf(id: PeerAddress['id']): string {
-    return peerIdFromPublicKey(publicKeyOf(id));
   }
 }
 

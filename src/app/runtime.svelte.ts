@@ -49,7 +49,7 @@ export class Runtime {
     const pool = new PoolService(identity, network, this.db, partnerships);
     network.route(pool);
     network.route({ serves: (t) => t.startsWith('shard.') || t.startsWith('root.') || t === 'audit.challenge', handle: (from, req, incoming) => holder.handle(from, req, incoming) });
-    const health = new HealthService(identity, network, this.db, this.holderStore, partnerships);
+    const health = new HealthService(identity, network, this.db, partnerships);
     network.route(health);
     network.start();
     await partnerships.start();

@@ -124,13 +124,13 @@ self.addEventListener('notificationclick', (event: NotificationEvent) => {
 
 let scrubRunning: Promise<void> | null = null;
 
-function scrub(opts: { force?: boolean; untilPassDone?: boolean }): Promise<void> {
+function scrub(opts: { force?: boolean; untilPassDone?: boolean }, id?: string): Promise<void> {
   const run = async () => {
     const db = await openBackpactDB();
     try {
       const r = await runScrub(db, opts);
       const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      for (const c of windows) c.postMessage({ type: 'scrub-results', checked: r.checked, found: r.found.length, passDone: r.passDone });
+      for (const c of windows) c.postMessage({ type: 'scrub-results', id, checked: r.checked, found: r.found.length, passDone: r.passDone });
     } finally {
       db.close();
     }
@@ -147,8 +147,10 @@ self.addEventListener('periodicsync', ((event: PeriodicSyncEvent) => {
 }) as EventListener);
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
-  const data = event.data as { type?: unknown; force?: unknown; untilPassDone?: unknown } | null;
+  const data = event.data as { type?: unknown; id?: unknown; force?: unknown; untilPassDone?: unknown } | null;
   if (typeof data !== 'object' || data === null) return;
   if (data.type === 'audit-tick') event.waitUntil(Promise.all([runAudits(), scrub({})]));
-  if (data.type === 'scrub-now') event.waitUntil(scrub({ force: data.force === true, untilPassDone: data.untilPassDone === true }));
+  if (data.type === 'scrub-now') {
+    event.waitUntil(scrub({ force: data.force === true, untilPassDone: data.untilPassDone === true }, typeof data.id === 'string' ? data.id : undefined));
+  }
 });
