@@ -6,7 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
-import { deleteHeldShards, firePeriodicSync, makeAuditsDue, readKv, shownNotifications } from './helpers/audit.ts';
+import { deleteHeldShards, firePeriodicSync, makeAuditsDue, readKv, setNotificationPermission, shownNotifications } from './helpers/audit.ts';
 import { backUp, corruptHeldShards, generateTree, heldShardCount, ownerWithPartners, type DebugGlobal } from './helpers/backup.ts';
 import { openPartners } from './helpers/partners.ts';
 
@@ -20,7 +20,7 @@ async function openHome(page: Page): Promise<void> {
   await expect(page.getByRole('heading', { level: 1, name: 'Home' })).toBeVisible();
 }
 
-test('a holder\'s self-check finds rotten shards and the owner records them for repair', async ({ openPeers }) => {
+test('a holder\'s self-check finds rotten shards and the owner records them for repair', async ({ openPeers, server }) => {
   const [owner, ben] = await openPeers(2);
   await ownerWithPartners(owner, [ben], ['Ben']);
   await generateTree(owner.page, [
@@ -30,6 +30,14 @@ test('a holder\'s self-check finds rotten shards and the owner records them for 
   await backUp(owner.page);
   const held = await heldShardCount(ben.page);
   expect(held).toBeGreaterThan(0);
+  // Notifications are offered by a button once there is a partner, while the browser has not
+  // asked yet; a choice made in the browser's settings is followed live.
+  await openHome(owner.page);
+  await setNotificationPermission(owner.page, 'prompt');
+  const offer = owner.page.getByRole('button', { name: 'Turn on notifications' });
+  await expect(offer).toBeVisible();
+  await owner.context.grantPermissions(['notifications'], { origin: new URL(server.url).origin });
+  await expect(offer).toHaveCount(0);
 
   // A clean pass first: everything checks out, nothing is reported.
   const clean = await ben.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.health!.scrubNow());

@@ -59,3 +59,18 @@ export async function shownNotifications(page: Page): Promise<{ title: string; b
     return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
   });
 }
+
+/**
+ * Sets the notification permission of the page's origin over CDP (`prompt` = not asked yet;
+ * headless Chromium starts at `denied`). For `granted`, use Playwright's `grantPermissions`: a
+ * CDP grant did not take effect in Chromium 156 here.
+ */
+export async function setNotificationPermission(page: Page, setting: 'granted' | 'denied' | 'prompt'): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const { targetInfo } = (await cdp.send('Target.getTargetInfo')) as { targetInfo: { browserContextId?: string } };
+  await cdp.send('Browser.setPermission', {
+    permission: { name: 'notifications' }, setting, origin: new URL(page.url()).origin,
+    ...(targetInfo.browserContextId ? { browserContextId: targetInfo.browserContextId } : {}),
+  });
+  await cdp.detach();
+}

@@ -78,6 +78,7 @@ export class HealthService implements RequestRoute {
   scrub = $state<ScrubState | null>(null);
   notifications = $state<NotificationState>('unsupported');
   readonly #sending = new Set<string>();
+  #permissionStatus: PermissionStatus | null = null;
   readonly #scrubWaiters = new Map<string, (r: { checked: number; found: number; passDone: boolean }) => void>();
 
   constructor(
@@ -107,6 +108,17 @@ export class HealthService implements RequestRoute {
         }
       });
     }
+    // Follow the permission live: the person may change it in the browser's settings at any time.
+    void navigator.permissions?.query({ name: 'notifications' }).then((status) => {
+      // Kept on the service so the status object (and its listener) lives as long as the page.
+      this.#permissionStatus = status;
+      const update = (): void => {
+        const state = this.#permissionStatus?.state ?? 'prompt';
+        this.notifications = state === 'prompt' ? 'default' : state;
+      };
+      update();
+      status.addEventListener('change', update);
+    }).catch(() => undefined);
     await this.refresh();
     void this.deliver();
   }
