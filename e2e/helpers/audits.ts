@@ -105,3 +105,34 @@ export async function stopServiceWorker(context: BrowserContext): Promise<void> 
     await tab.close();
   }
 }
+
+/** Reads `kv[key]` from the page's IndexedDB (undefined when absent). */
+export async function readKv<T = unknown>(page: Page, key: string): Promise<T | undefined> {
+  return page.evaluate(async (k) => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    return new Promise<unknown>((r) => { const g = db.transaction('kv').objectStore('kv').get(k); g.onsuccess = () => r(g.result); });
+  }, key) as Promise<T | undefined>;
+}
+
+/** Titles of the notifications the page's service worker registration currently shows. */
+export async function shownNotifications(page: Page): Promise<{ title: string; body: string; tag: string }[]> {
+  return page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+  });
+}
+
+/**
+ * Sets the notification permission of the page's origin over CDP (`prompt` = not asked yet;
+ * headless Chromium starts at `denied`). For `granted`, use Playwright's `grantPermissions`: a
+ * CDP grant did not take effect in Chromium 156 here.
+ */
+export async function setNotificationPermission(page: Page, setting: 'granted' | 'denied' | 'prompt'): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const { targetInfo } = (await cdp.send('Target.getTargetInfo')) as { targetInfo: { browserContextId?: string } };
+  await cdp.send('Browser.setPermission', {
+    permission: { name: 'notifications' }, setting, origin: new URL(page.url()).origin,
+    ...(targetInfo.browserContextId ? { browserContextId: targetInfo.browserContextId } : {}),
+  });
+  await cdp.detach();
+}

@@ -9,8 +9,8 @@
 import type { IDBPDatabase } from 'idb';
 import { otherParty, parseSignedAgreement, publicKeyText, type SignedAgreement } from '../core/agreement/index.ts';
 import {
-  auditTargets, CoverageMemory, cryptoRandomInt, drawChallenge, healthState, initialHealth, nextAuditAt, recordAudit,
-  recordUnreachable, score, verifyAnswer, type AuditTarget, type HealthState, type PartnerHealth,
+  auditTargets, CoverageMemory, cryptoRandomInt, drawChallenge, healthState, initialHealth, nextAuditAt, partnerWarning, recordAudit,
+  recordUnreachable, score, verifyAnswer, type AuditTarget, type HealthState, type PartnerHealth, type PartnerWarning,
 } from '../core/audit/index.ts';
 import { fromBase32 } from '../core/encoding/bytes.ts';
 import { peerIdFromPublicKey } from '../core/keys/identity.ts';
@@ -52,6 +52,8 @@ export interface AuditSummary {
   score: number;
   lastAuditAt: number | null;
   history: AuditEntry[];
+  /** The warning due now (DESIGN §8 "Warnings before a drop"), or null. */
+  warning: PartnerWarning | null;
 }
 
 /** How challenges reach a partner: resolves the answer bytes, or null when it cannot be reached. */
@@ -74,7 +76,10 @@ export async function auditSummaries(db: IDBPDatabase<BackpactDB>, now = Date.no
     const peerId = peerIdFromPublicKey(fromBase32(otherParty(signed.terms, publicKeyText(me.publicKey)).publicKey));
     const s = (await db.get('kv', key(peerId))) as AuditState | undefined;
     if (!s) continue;
-    out.push({ peerId, state: healthState(s.health, now, signed.terms.graceS), score: score(s.health), lastAuditAt: s.health.lastAuditAt, history: s.history });
+    out.push({
+      peerId, state: healthState(s.health, now, signed.terms.graceS), score: score(s.health), lastAuditAt: s.health.lastAuditAt, history: s.history,
+      warning: signed.terms.endsAt === null ? partnerWarning(s.health, now, signed.terms.graceS, signed.terms.auditIntervalS) : null,
+    });
   }
   return out;
 }
@@ -104,7 +109,16 @@ export class AuditRunner {
         // A manifest that does not open is a local problem, not the partners': skip it here.
       }
     }
-    return auditTargets(placements);
+    const targets = auditTargets(placements);
+    // Shards a holder reported damaged (`kv/damaged/<peerId>`, DESIGN §8) are not audited until the
+    // repair has rebuilt them: an honest report must not be punished as if it had been caught.
+    for (const [peerId, shards] of targets) {
+      const damaged = (await this.db.get('kv', `damaged/${peerId}`)) as { shards?: string[] } | undefined;
+      if (!damaged?.shards?.length) continue;
+      const skip = new Set(damaged.shards);
+      targets.set(peerId, shards.filter((t) => !skip.has(t.shard)));
+    }
+    return targets;
   }
 
   /** Runs every round that is due now; resolves the results recorded. */

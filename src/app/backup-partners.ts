@@ -54,10 +54,13 @@ export function isTransient(err: unknown): boolean {
   return !(err instanceof ShardRefusedError);
 }
 
-/** Sends one shard; resolves once the holder acknowledged it durable. */
-export async function putShard(link: PeerLink, shard: ShardId, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+/**
+ * Sends one shard; resolves once the holder acknowledged it durable. `root` (hex Merkle root of
+ * the shard) lets the holder check its copy by itself later (DESIGN §8, scrub).
+ */
+export async function putShard(link: PeerLink, shard: ShardId, bytes: Uint8Array, signal?: AbortSignal, root?: string): Promise<void> {
   try {
-    const res = await link.request({ type: 'shard.put', shard, size: bytes.length }, { body: bytes, timeoutMs: SHARD_PUT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    const res = await link.request({ type: 'shard.put', shard, size: bytes.length, ...(root ? { root } : {}) }, { body: bytes, timeoutMs: SHARD_PUT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (parseHolderReply('shard.stored', res.message).shard !== shard) throw new Error('the holder acknowledged another shard');
   } catch (err) {
     if (err instanceof RemoteError && err.remoteCode !== 'busy' && err.remoteCode !== 'internal') throw new ShardRefusedError(err.remoteCode, err.message);

@@ -5,6 +5,7 @@
  * bounds the memory a backup holds whatever its size.
  */
 import type { IDBPDatabase } from 'idb';
+import { toHex } from '../core/encoding/bytes.ts';
 import type { PackId, PeerId, ShardId } from '../core/ids.ts';
 import type { PackPlacement, ShardPlacement } from '../core/manifest/placement.ts';
 import type { PackEntry } from '../core/pack/pack.ts';
@@ -138,7 +139,7 @@ export class StripeUploader {
       const link = this.partners.link(holder);
       if (link) {
         try {
-          await putShard(link, id, bytes, this.signal);
+          await putShard(link, id, bytes, this.signal, toHex(merkleRoot));
           t.durable.add(i);
           this.counters.sentBytes += bytes.length;
           return { id, holder, merkleRoot };
@@ -151,7 +152,7 @@ export class StripeUploader {
           if (!isTransient(err)) throw err;
         }
       }
-      await this.outbox.enqueue({ holder, shard: id, packId: stripe.packId, index: i, bytes, size: bytes.length });
+      await this.outbox.enqueue({ holder, shard: id, packId: stripe.packId, index: i, bytes, size: bytes.length, merkleRoot: toHex(merkleRoot) });
       t.queued.add(i);
       this.counters.queuedBytes += bytes.length;
       return { id, holder, merkleRoot };

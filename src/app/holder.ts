@@ -88,7 +88,7 @@ export class HolderService {
         const bytes = await incoming.body.bytes(MAX_SHARD_BYTES);
         if (bytes.length !== req.size) refuse(REFUSAL.badRequest, `the shard has ${bytes.length} bytes, not the ${req.size} announced`);
         try {
-          await this.store.put(from.peerId, req.shard, bytes);
+          await this.store.put(from.peerId, req.shard, bytes, req.root);
         } catch (err) {
           if (err instanceof NoAgreementError) refuse(REFUSAL.noAgreement, err.message);
           if (err instanceof HolderQuotaExceededError) refuse(REFUSAL.quotaExceeded, err.message);

@@ -80,7 +80,7 @@ export class OutboxService {
         if (!rec) continue;
         let outcome: OutboxEvent['outcome'];
         try {
-          await putShard(link, rec.shard, new Uint8Array(await rec.bytes.arrayBuffer()));
+          await putShard(link, rec.shard, new Uint8Array(await rec.bytes.arrayBuffer()), undefined, rec.merkleRoot);
           outcome = 'delivered';
           this.delivered += rec.size;
         } catch (err) {

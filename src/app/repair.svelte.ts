@@ -29,6 +29,7 @@ import type { PeerLink } from '../p2p/link.ts';
 import type { BackpactDB } from '../store/db.ts';
 import { auditSummaries } from './audits.ts';
 import { BackupPartners, putShard } from './backup-partners.ts';
+import { toHex } from '../core/encoding/bytes.ts';
 import type { BackupService } from './backup.svelte.ts';
 import { StripeUploader } from './backup-upload.ts';
 import type { LocalIdentity } from './identity.ts';
@@ -236,7 +237,7 @@ export class RepairService {
         const link = this.partners.link(t.to!);
         try {
           if (!link) throw new Error('offline');
-          await putShard(link, t.shardId, rebuilt.get(t.index)!);
+          await putShard(link, t.shardId, rebuilt.get(t.index)!, undefined, toHex(p.shards[t.index]!.merkleRoot));
         } catch {
           // Offline since, or refused (less room than it listed): the next check plans it again.
           unplaced++;

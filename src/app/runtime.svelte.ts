@@ -9,6 +9,7 @@ import { BackupServices } from './backup-services.ts';
 import { auditSummaries, type AuditSummary } from './audits.ts';
 import { installAuditBridge } from './audit-bridge.ts';
 import { AuditRelayResponder } from './audit-relay.ts';
+import { HealthService } from './health.svelte.ts';
 import { HolderService } from './holder.ts';
 import type { LocalIdentity } from './identity.ts';
 import { AppNetwork } from './network.ts';
@@ -21,6 +22,8 @@ export class Runtime {
   /** The open pool (opt-in). */
   pool = $state<PoolService | null>(null);
   backup = $state<BackupServices | null>(null);
+  /** Warnings to and from partners, and the holder self-check. */
+  health = $state<HealthService | null>(null);
   /** Invite fragment captured from the address bar at start (already removed from it). */
   pendingInvite = $state<string | null>(null);
   /** Audit results per partner (refreshed when the service worker records new ones). */
@@ -56,14 +59,18 @@ export class Runtime {
       answer: (owner, req) => holder.answerAudit(owner, req),
     });
     this.auditRelay.start();
+    const health = new HealthService(identity, network, this.db, partnerships);
+    network.route(health);
     network.start();
     await partnerships.start();
     this.partnerships = partnerships;
+    await health.start();
+    this.health = health;
     await pool.start();
     this.pool = pool;
     this.backup = new BackupServices(identity, network, partnerships, this.db);
     void this.requestPersistence();
-    installAuditBridge(() => this.network, () => void this.refreshAudits());
+    installAuditBridge(() => this.network, () => void this.refreshAudits().then(() => this.health?.refresh()));
     void this.refreshAudits();
   }
 

@@ -53,6 +53,8 @@ export interface OutboxRecord {
   bytes: Blob;
   size: number;
   queuedAt: number;
+  /** Merkle root (hex) sent with the shard so the holder can self-check it; absent in older records. */
+  merkleRoot?: string;
 }
 
 /** What a restore produces. */

@@ -17,6 +17,13 @@ export interface HeldShardRecord {
   bytes: ArrayBuffer;
   size: number;
   storedAt: number;
+  /** Merkle root (hex) sent by the owner, or the baseline of the first self-check (`rootSource`). */
+  merkleRoot?: string;
+  rootSource?: 'owner' | 'baseline';
+  /** Unix ms of the last self-check of these bytes. */
+  checkedAt?: number;
+  /** Unix ms when the self-check found the bytes damaged; such a shard is no longer served. */
+  damagedAt?: number;
 }
 
 /** Quota and running usage for one owner; usage changes in the same transaction as the shards. */

@@ -5,7 +5,7 @@
  */
 import type { IDBPDatabase } from 'idb';
 import { DeviceStorageFullError } from '../core/holder/errors.ts';
-import { checkPut, type HeldShardInfo, type HolderStore, type HolderUsage } from '../core/holder/holder-store.ts';
+import { checkPut, type HeldShardInfo, type HolderStore, type HolderUsage, type ScrubItem, type ScrubOutcome } from '../core/holder/holder-store.ts';
 import type { BackpactDB } from './db.ts';
 
 /** Reads how much room the browser gives this origin. */
@@ -33,7 +33,7 @@ export class IdbHolderStore implements HolderStore {
     await tx.done;
   }
 
-  async put(owner: string, shard: string, bytes: Uint8Array): Promise<void> {
+  async put(owner: string, shard: string, bytes: Uint8Array, merkleRoot?: string): Promise<void> {
     // Check the device before opening the transaction: awaiting a non-IndexedDB promise inside
     // it would let it auto-commit.
     const { quota, usage } = await this.estimate();
@@ -50,7 +50,9 @@ export class IdbHolderStore implements HolderStore {
       const used = allowance?.used ?? 0;
       const oldSize = old?.size ?? 0;
       checkPut(owner, allowance?.allowed ?? null, used, oldSize, bytes.length);
-      await tx.objectStore('held').put({ owner, shard, bytes: buffer, size: bytes.length, storedAt: this.now() });
+      await tx.objectStore('held').put({
+        owner, shard, bytes: buffer, size: bytes.length, storedAt: this.now(), ...(merkleRoot ? { merkleRoot, rootSource: 'owner' as const } : {}),
+      });
       await tx.objectStore('allowance').put({ owner, allowed: allowance!.allowed, used: used - oldSize + bytes.length });
       await tx.done;
     } catch (err) {
@@ -67,7 +69,7 @@ export class IdbHolderStore implements HolderStore {
 
   async get(owner: string, shard: string): Promise<Uint8Array | undefined> {
     const rec = await this.db.get('held', [owner, shard]);
-    return rec ? new Uint8Array(rec.bytes) : undefined;
+    return rec && rec.damagedAt === undefined ? new Uint8Array(rec.bytes) : undefined;
   }
 
   async delete(owner: string, shard: string): Promise<boolean> {
@@ -87,7 +89,8 @@ export class IdbHolderStore implements HolderStore {
     const out: HeldShardInfo[] = [];
     const tx = this.db.transaction('held', 'readonly');
     for await (const cursor of tx.store.index('by-owner').iterate(owner)) {
-      out.push({ shard: cursor.value.shard, size: cursor.value.size, storedAt: cursor.value.storedAt });
+      const v = cursor.value;
+      out.push({ shard: v.shard, size: v.size, storedAt: v.storedAt, ...(v.damagedAt !== undefined ? { damagedAt: v.damagedAt } : {}) });
     }
     return out.sort((x, y) => (x.shard < y.shard ? -1 : 1));
   }
@@ -104,5 +107,33 @@ export class IdbHolderStore implements HolderStore {
     const allowance = await tx.objectStore('allowance').get(owner);
     if (allowance) await tx.objectStore('allowance').put({ ...allowance, used: 0 });
     await tx.done;
+  }
+
+  async nextForScrub(after: readonly [string, string] | null): Promise<ScrubItem | null> {
+    const range = after ? IDBKeyRange.lowerBound([after[0], after[1]], true) : undefined;
+    const [rec] = await this.db.getAll('held', range, 1);
+    if (!rec) return null;
+    return {
+      owner: rec.owner, shard: rec.shard, bytes: new Uint8Array(rec.bytes), storedAt: rec.storedAt, merkleRoot: rec.merkleRoot ?? null,
+      rootSource: rec.rootSource ?? null, checkedAt: rec.checkedAt ?? null, damagedAt: rec.damagedAt ?? null,
+    };
+  }
+
+  async recordScrub(owner: string, shard: string, storedAt: number, outcome: ScrubOutcome): Promise<boolean> {
+    const tx = this.db.transaction('held', 'readwrite', { durability: 'strict' });
+    const rec = await tx.store.get([owner, shard]);
+    if (!rec || rec.storedAt !== storedAt) {
+      await tx.done;
+      return false;
+    }
+    const next = { ...rec, checkedAt: outcome.at };
+    if (outcome.damaged) next.damagedAt ??= outcome.at;
+    if (outcome.baselineRoot && rec.merkleRoot === undefined) {
+      next.merkleRoot = outcome.baselineRoot;
+      next.rootSource = 'baseline';
+    }
+    await tx.store.put(next);
+    await tx.done;
+    return true;
   }
 }

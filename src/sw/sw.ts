@@ -9,6 +9,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { RelayAuditTransport, signalingUrlFor } from '../app/audit-relay.ts';
 import { AuditRunner, type AuditTransport } from '../app/audits.ts';
 import { storedLinkIdentity } from '../app/identity-signer.ts';
+import { ownerNotificationText, runScrub, updateWarnings } from '../app/health-worker.ts';
 import { openBackpactDB } from '../store/db.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -89,6 +90,11 @@ function runAudits(): Promise<void> {
       const transport: AuditTransport = async (partnerKey, challenge) =>
         (await deliverThroughPage(partnerKey, challenge)) ?? (viaRelay ? await viaRelay(partnerKey, challenge) : null);
       const results = await new AuditRunner(db, transport).runDue();
+      // Warnings before a drop: decided here, where the verdicts are (DESIGN §8).
+      for (const n of await updateWarnings(db)) {
+        const { title, body } = ownerNotificationText(n);
+        await notify(title, body, `backpact-warn-${n.peerId}`);
+      }
       const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
       for (const c of windows) c.postMessage({ type: 'audit-results', count: results.length });
     } finally {
@@ -100,11 +106,61 @@ function runAudits(): Promise<void> {
   return auditsRunning;
 }
 
+/** Shows a system notification where the person allowed them; `tag` replaces an older one. */
+async function notify(title: string, body: string, tag: string): Promise<void> {
+  try {
+    if (Notification.permission !== 'granted') return;
+    await self.registration.showNotification(title, { body, tag, icon: '/icons/icon-192.png' });
+  } catch {
+    // Notifications unsupported or refused: the warning is shown in the app all the same.
+  }
+}
+
+self.addEventListener('notificationclick', (event: NotificationEvent) => {
+  event.notification.close();
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows[0];
+    if (open) await open.focus();
+    else await self.clients.openWindow('/');
+  })());
+});
+
+// ---------------------------------------------------------------------------------------------
+// Holder self-check (DESIGN §8): one bounded batch on every tick and periodic sync; a page (the
+// person, or a test) may ask for a whole pass at once. Findings are queued for an open page to
+// report to the owners over the links.
+// ---------------------------------------------------------------------------------------------
+
+let scrubRunning: Promise<void> | null = null;
+
+function scrub(opts: { force?: boolean; untilPassDone?: boolean }, id?: string): Promise<void> {
+  const run = async () => {
+    const db = await openBackpactDB();
+    try {
+      const r = await runScrub(db, opts);
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      for (const c of windows) c.postMessage({ type: 'scrub-results', id, checked: r.checked, found: r.found.length, passDone: r.passDone });
+    } finally {
+      db.close();
+    }
+  };
+  const p: Promise<void> = (scrubRunning ?? Promise.resolve()).then(run, run).finally(() => {
+    if (scrubRunning === p) scrubRunning = null;
+  });
+  scrubRunning = p;
+  return p;
+}
+
 self.addEventListener('periodicsync', ((event: PeriodicSyncEvent) => {
-  if (event.tag === AUDIT_SYNC_TAG) event.waitUntil(runAudits());
+  if (event.tag === AUDIT_SYNC_TAG) event.waitUntil(Promise.all([runAudits(), scrub({})]));
 }) as EventListener);
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
-  const data: unknown = event.data;
-  if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'audit-tick') event.waitUntil(runAudits());
+  const data = event.data as { type?: unknown; id?: unknown; force?: unknown; untilPassDone?: unknown } | null;
+  if (typeof data !== 'object' || data === null) return;
+  if (data.type === 'audit-tick') event.waitUntil(Promise.all([runAudits(), scrub({})]));
+  if (data.type === 'scrub-now') {
+    event.waitUntil(scrub({ force: data.force === true, untilPassDone: data.untilPassDone === true }, typeof data.id === 'string' ? data.id : undefined));
+  }
 });

@@ -4,3 +4,4 @@ export * from './health.ts';
 export * from './sampler.ts';
 export * from './schedule.ts';
 export * from './relay.ts';
+export * from './warnings.ts';

@@ -99,6 +99,61 @@ export const holderStoreContract: ContractCase[] = [
       check((await store.get('dave', 'k')) === undefined && (await store.list('dave')).length === 0, 'dropOwner deletes all');
     },
   },
+  {
+    name: 'the self-check walks every shard in (owner, shard) order with the root it came with',
+    async run(store) {
+      await store.setAllowance('b-owner', 1000);
+      await store.setAllowance('a-owner', 1000);
+      await store.put('b-owner', 's2', bytes(10, 2), 'ab'.repeat(32));
+      await store.put('a-owner', 's9', bytes(10, 9));
+      await store.put('b-owner', 's1', bytes(10, 1));
+      const seen: string[] = [];
+      let after: [string, string] | null = null;
+      for (let item = await store.nextForScrub(null); item; item = await store.nextForScrub(after)) {
+        seen.push(`${item.owner}/${item.shard}/${item.bytes[0]}/${item.merkleRoot ?? '-'}/${item.rootSource ?? '-'}`);
+        after = [item.owner, item.shard];
+        check(item.checkedAt === null && item.damagedAt === null, 'not checked yet');
+      }
+      check(
+        seen.join(' ') === `a-owner/s9/9/-/- b-owner/s1/1/-/- b-owner/s2/2/${'ab'.repeat(32)}/owner`,
+        `walk order and roots: ${seen.join(' ')}`,
+      );
+    },
+  },
+  {
+    name: 'a shard the self-check found damaged is not served but still counted; a re-put repairs it',
+    async run(store) {
+      await store.setAllowance('fay', 1000);
+      await store.put('fay', 'd', bytes(100, 3), 'cd'.repeat(32));
+      const item = (await store.nextForScrub(null))!;
+      check(await store.recordScrub('fay', 'd', item.storedAt, { at: 5000, damaged: true }), 'recorded');
+      check((await store.get('fay', 'd')) === undefined, 'damaged shard not served');
+      const listed = await store.list('fay');
+      check(listed.length === 1 && listed[0]!.damagedAt === 5000, 'listed as damaged');
+      check((await store.usage('fay')).used === 100, 'still counted');
+      const again = (await store.nextForScrub(null))!;
+      check(again.damagedAt === 5000 && again.checkedAt === 5000, 'scrub sees the mark');
+      await store.put('fay', 'd', bytes(100, 4), 'ef'.repeat(32));
+      check((await store.get('fay', 'd'))?.[0] === 4, 're-put serves the new bytes');
+      const fresh = (await store.nextForScrub(null))!;
+      check(fresh.damagedAt === null && fresh.checkedAt === null && fresh.merkleRoot === 'ef'.repeat(32), 're-put clears the mark');
+      check((await store.list('fay'))[0]!.damagedAt === undefined, 'list no longer shows damage');
+    },
+  },
+  {
+    name: 'a scrub outcome is kept only for the bytes read, and a first scrub keeps a baseline root',
+    async run(store) {
+      await store.setAllowance('gil', 1000);
+      await store.put('gil', 'x', bytes(10, 1));
+      const read = (await store.nextForScrub(null))!;
+      check(await store.recordScrub('gil', 'x', read.storedAt, { at: 10, damaged: false, baselineRoot: '12'.repeat(32) }), 'recorded');
+      const based = (await store.nextForScrub(null))!;
+      check(based.merkleRoot === '12'.repeat(32) && based.rootSource === 'baseline' && based.checkedAt === 10, 'baseline kept');
+      check(!(await store.recordScrub('gil', 'x', read.storedAt + 1, { at: 20, damaged: true })), 'another version is not marked');
+      check(!(await store.recordScrub('gil', 'nope', read.storedAt, { at: 20, damaged: true })), 'unknown shard is not recorded');
+      check((await store.get('gil', 'x'))?.length === 10, 'still served');
+    },
+  },
 ];
 
 /** Extra case for adapters that can simulate a full device. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedError } from '../errors.ts';
-import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, parseHolderReply, parseOfferReply, parsePartnerRequest } from './messages.ts';
+import { MAX_ROOT_RECORD_BYTES, MAX_SHARD_BYTES, parseHealthReply, parseHolderReply, parseOfferReply, parsePartnerRequest } from './messages.ts';
 
 const shard = 'ab'.repeat(32);
 
@@ -109,5 +109,54 @@ describe('partner messages', () => {
         expect(err).toBeInstanceOf(MalformedError);
       }
     }), { numRuns: 1000 });
+  });
+});
+
+describe('health messages (warnings and damage reports)', () => {
+  const sig = 'ab'.repeat(64);
+
+  it('shard.put may carry the shard\'s Merkle root', () => {
+    expect(parsePartnerRequest({ type: 'shard.put', shard, size: 10, root: 'cd'.repeat(32) })).toEqual({ type: 'shard.put', shard, size: 10, root: 'cd'.repeat(32) });
+    expect(() => parsePartnerRequest({ type: 'shard.put', shard, size: 10, root: 'cd' })).toThrow(MalformedError);
+    expect(() => parsePartnerRequest({ type: 'shard.put', shard, size: 10, root: null })).toThrow(MalformedError);
+  });
+
+  it('parses health.warning of every level and refuses inconsistent ones', () => {
+    const w = { type: 'health.warning', level: 'unreachable', since: 1000, dropAt: 2000, at: 1500, sig };
+    expect(parsePartnerRequest(w)).toEqual(w);
+    expect(parsePartnerRequest({ ...w, level: 'failing' })).toEqual({ ...w, level: 'failing' });
+    expect(parsePartnerRequest({ ...w, level: 'dropped', dropAt: null })).toEqual({ ...w, level: 'dropped', dropAt: null });
+    expect(parsePartnerRequest({ ...w, level: 'ok', since: null, dropAt: null })).toEqual({ ...w, level: 'ok', since: null, dropAt: null });
+    for (const bad of [
+      { ...w, level: 'grumpy' },
+      { ...w, level: 'ok' },
+      { ...w, since: null },
+      { ...w, level: 'dropped' },
+      { ...w, at: -1 },
+      { ...w, at: 1.5 },
+      { ...w, since: '1000' },
+      { ...w, sig: 'ab' },
+      { ...w, sig: undefined },
+    ]) expect(() => parsePartnerRequest(bad), JSON.stringify(bad)).toThrow(MalformedError);
+  });
+
+  it('parses holder.damage, keeping each id once, and refuses bad lists', () => {
+    const other = 'cd'.repeat(32);
+    expect(parsePartnerRequest({ type: 'holder.damage', shards: [shard, other, shard], at: 5 })).toEqual({ type: 'holder.damage', shards: [shard, other], at: 5 });
+    for (const bad of [
+      { type: 'holder.damage', shards: [], at: 5 },
+      { type: 'holder.damage', shards: ['xyz'], at: 5 },
+      { type: 'holder.damage', shards: Array(1025).fill(shard), at: 5 },
+      { type: 'holder.damage', shards: shard, at: 5 },
+      { type: 'holder.damage', shards: [shard] },
+    ]) expect(() => parsePartnerRequest(bad), JSON.stringify(bad)).toThrow(MalformedError);
+  });
+
+  it('parses the answers and refuses the wrong one', () => {
+    expect(parseHealthReply('health.noted', { type: 'health.noted' })).toEqual({ type: 'health.noted' });
+    expect(parseHealthReply('holder.damage-noted', { type: 'holder.damage-noted', count: 2 })).toEqual({ type: 'holder.damage-noted', count: 2 });
+    expect(() => parseHealthReply('holder.damage-noted', { type: 'health.noted' })).toThrow(MalformedError);
+    expect(() => parseHealthReply('holder.damage-noted', { type: 'holder.damage-noted', count: -1 })).toThrow(MalformedError);
+    expect(() => parseHealthReply('health.noted', null)).toThrow(MalformedError);
   });
 });

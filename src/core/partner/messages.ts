@@ -36,7 +36,8 @@ export type PartnerRequest =
   | { type: 'partner.hello'; name: string }
   | { type: 'agreement.offer'; terms: unknown }
   | { type: 'agreement.final'; signed: unknown }
-  | { type: 'shard.put'; owner?: undefined; shard: string; size: number }
+  /** `root`: the shard's Merkle root (hex), so the holder can check it without the owner (scrub). */
+  | { type: 'shard.put'; owner?: undefined; shard: string; size: number; root?: string }
   | { type: 'shard.get'; shard: string }
   | { type: 'shard.delete'; shards: string[] }
   /** A page of the held shards, in shard id order, after `after` (from the start without it). */
@@ -45,7 +46,17 @@ export type PartnerRequest =
   | { type: 'root.get' }
   /** Open pool: the asker passed over this listed peer, so the temporary link can go. */
   | { type: 'pool.bye' }
-  | { type: 'audit.challenge'; nonce: string; items: { shard: string; leaves: number[] }[] };
+  | { type: 'audit.challenge'; nonce: string; items: { shard: string; leaves: number[] }[] }
+  /** Owner → holder: the owner's verdict on the holder's health (signed, see core `healthNoticeBytes`). */
+  | { type: 'health.warning'; level: HealthLevel; since: number | null; dropAt: number | null; at: number; sig: string }
+  /** Holder → owner: shards its self-check found damaged (answered `holder.damage-noted`). */
+  | { type: 'holder.damage'; shards: string[]; at: number };
+
+/** Levels of a `health.warning` (core `WarningLevel`). */
+export type HealthLevel = 'ok' | 'unreachable' | 'failing' | 'dropped';
+const HEALTH_LEVELS: readonly HealthLevel[] = ['ok', 'unreachable', 'failing', 'dropped'];
+/** Largest Unix ms time accepted in health messages (year 2286). */
+const MAX_TIME_MS = 10_000_000_000_000;
 
 /** Most leaves one audit challenge may ask (16 per round by default; room for larger rounds). */
 export const MAX_AUDIT_LEAVES = 64;
@@ -93,8 +104,11 @@ export function parsePartnerRequest(x: unknown): PartnerRequest {
     case 'agreement.final':
       if (typeof o.signed !== 'object' || o.signed === null) fail('signed agreement missing');
       return { type: 'agreement.final', signed: o.signed };
-    case 'shard.put':
-      return { type: 'shard.put', shard: str(o, 'shard', SHARD_ID), size: int(o, 'size', 0, MAX_SHARD_BYTES) };
+    case 'shard.put': {
+      const put: PartnerRequest = { type: 'shard.put', shard: str(o, 'shard', SHARD_ID), size: int(o, 'size', 0, MAX_SHARD_BYTES) };
+      if (o.root !== undefined) put.root = str(o, 'root', SHARD_ID);
+      return put;
+    }
     case 'shard.get':
       return { type: 'shard.get', shard: str(o, 'shard', SHARD_ID) };
     case 'shard.delete': {
@@ -133,6 +147,22 @@ export function parsePartnerRequest(x: unknown): PartnerRequest {
       });
       if (total > MAX_AUDIT_LEAVES) fail(`at most ${MAX_AUDIT_LEAVES} leaves per challenge`);
       return { type: 'audit.challenge', nonce, items: parsed };
+    }
+    case 'health.warning': {
+      const level = o.level;
+      if (typeof level !== 'string' || !HEALTH_LEVELS.includes(level as HealthLevel)) fail('level is not valid');
+      const since = o.since === null ? null : int(o, 'since', 0, MAX_TIME_MS);
+      const dropAt = o.dropAt === null ? null : int(o, 'dropAt', 0, MAX_TIME_MS);
+      if ((level === 'ok') !== (since === null)) fail('since must be null exactly for ok');
+      if (level !== 'unreachable' && level !== 'failing' && dropAt !== null) fail('dropAt is only for unreachable and failing');
+      return { type: 'health.warning', level: level as HealthLevel, since, dropAt, at: int(o, 'at', 0, MAX_TIME_MS), sig: str(o, 'sig', /^[0-9a-f]{128}$/) };
+    }
+    case 'holder.damage': {
+      const shards = o.shards;
+      if (!Array.isArray(shards) || shards.length === 0 || shards.length > MAX_IDS_PER_MESSAGE || !shards.every((s) => typeof s === 'string' && SHARD_ID.test(s))) {
+        fail(`shards must be 1 to ${MAX_IDS_PER_MESSAGE} shard ids`);
+      }
+      return { type: 'holder.damage', shards: [...new Set(shards as string[])], at: int(o, 'at', 0, MAX_TIME_MS) };
     }
     default:
       fail(`unknown request type ${JSON.stringify(String(o.type)).slice(0, 40)}`);
@@ -218,4 +248,16 @@ export function parseHolderReply<T extends HolderReply['type']>(expected: T, x: 
       fail('unknown reply type');
   }
   return reply as Extract<HolderReply, { type: T }>;
+}
+
+/** Answers to the health messages. */
+export type HealthReply = { type: 'health.noted' } | { type: 'holder.damage-noted'; count: number };
+
+/** Parses the answer to `health.warning` or `holder.damage`. Throws {@link MalformedError}. */
+export function parseHealthReply<T extends HealthReply['type']>(expected: T, x: unknown): Extract<HealthReply, { type: T }> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) fail('not an object');
+  const o = x as Json;
+  if (o.type !== expected) fail(`expected ${expected}, got ${JSON.stringify(String(o.type)).slice(0, 40)}`);
+  const reply: HealthReply = expected === 'health.noted' ? { type: 'health.noted' } : { type: 'holder.damage-noted', count: int(o, 'count', 0, MAX_IDS_PER_MESSAGE) };
+  return reply as Extract<HealthReply, { type: T }>;
 }
