@@ -51,7 +51,7 @@ export class IdbHolderStore implements HolderStore {
       const oldSize = old?.size ?? 0;
       checkPut(owner, allowance?.allowed ?? null, used, oldSize, bytes.length);
       await tx.objectStore('held').put({
-        owner, shard, bytes: buffer, size: bytes.length, storedAt: this.now(), ...(merkleRoot ? { merkleRoot, rootSource: 'owner' as const } : {}),
+        owner, shard, bytes: buffer, size: bytes.length, storedAt: Math.max(this.now(), (old?.storedAt ?? -1) + 1), ...(merkleRoot ? { merkleRoot, rootSource: 'owner' as const } : {}),
       });
       await tx.objectStore('allowance').put({ owner, allowed: allowance!.allowed, used: used - oldSize + bytes.length });
       await tx.done;

@@ -65,7 +65,8 @@ export interface HolderUsage {
  *   `list` shows it with `damagedAt` until the owner replaces or deletes it.
  * - `nextForScrub(after)` resolves the first shard after `after` in (owner, shard) order (all of
  *   them when null), with its bytes; `recordScrub` stores an outcome only if the shard is still
- *   the one read (same `storedAt`), so a re-put during a scrub is never marked damaged.
+ *   the one read (same `storedAt`), so a re-put during a scrub is never marked damaged. A re-put
+ *   always gets a later `storedAt` than the copy it replaces (even within one millisecond).
  */
 export interface HolderStore {
   setAllowance(owner: string, allowedBytes: number | null): Promise<void>;
@@ -114,10 +115,11 @@ export class MemoryHolderStore implements HolderStore {
 
   async put(owner: string, shard: string, bytes: Uint8Array, merkleRoot?: string): Promise<void> {
     const held = this.#shards.get(owner) ?? new Map();
-    const oldSize = held.get(shard)?.bytes.length ?? 0;
+    const old = held.get(shard);
+    const oldSize = old?.bytes.length ?? 0;
     checkPut(owner, this.#allowed.get(owner) ?? null, (await this.usage(owner)).used, oldSize, bytes.length);
     if (this.#total() - oldSize + bytes.length > this.capacity) throw new DeviceStorageFullError(bytes.length);
-    held.set(shard, { bytes: bytes.slice(), storedAt: this.now(), merkleRoot: merkleRoot ?? null, rootSource: merkleRoot ? 'owner' : null, checkedAt: null, damagedAt: null });
+    held.set(shard, { bytes: bytes.slice(), storedAt: Math.max(this.now(), (old?.storedAt ?? -1) + 1), merkleRoot: merkleRoot ?? null, rootSource: merkleRoot ? 'owner' : null, checkedAt: null, damagedAt: null });
     this.#shards.set(owner, held);
   }
 
