@@ -11,7 +11,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { firePeriodicSync, makeAuditsDue } from './helpers/audits.ts';
 import {
-  backUp, deleteHeldShards, generateTree, heldShardCount, invitePartner, ownerWithPartners, restoreAndSave, waitForBackupServices,
+  backUp, deleteHeldShards, generateTree, heldShardCount, heldShards, invitePartner, ownerWithPartners, restoreAndSave, waitForBackupServices,
   waitForLinkedHolders, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec,
 } from './helpers/backup.ts';
 import { restoreIdentity } from './helpers/onboarding.ts';
@@ -177,4 +177,59 @@ test('a shard a holder reports damaged is rebuilt and given back to it, and the 
   expect((await holdersIn(owner.page, backup.snapshotId)).packs).toEqual(before.packs);
   expect(await ana.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.holder!.counters.deleteRequests)).toBe(0);
   expect(await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.counters)).toMatchObject({ rebuilt: 1, placed: 1, published: 0 });
+});
+
+/** Makes `holder`'s allowance for every owner look used up (a partner whose promised room is full). */
+function fillAllowances(holder: Page): Promise<number> {
+  return holder.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    const tx = db.transaction('allowance', 'readwrite');
+    const store = tx.objectStore('allowance');
+    const all = await new Promise<{ owner: string; allowed: number | null; used: number }[]>((r) => { const g = store.getAll(); g.onsuccess = () => r(g.result); });
+    for (const a of all) if (a.allowed !== null) store.put({ ...a, used: a.allowed });
+    await new Promise((r) => (tx.oncomplete = r));
+    db.close();
+    return all.length;
+  });
+}
+
+test('with no partner left with room, the repair waits, says so, and carries on once a new partner joins', async ({ openPeers }) => {
+  test.setTimeout(300_000);
+  const [owner, ana, ben, dana] = await openPeers(4);
+  await ownerWithPartners(owner, [ana, ben], ['Ana', 'Ben']);
+  await generateTree(owner.page, TREE.slice(1));
+  const backup = await backUp(owner.page);
+  expect(backup.queuedBytes).toBe(0);
+  const benId = await peerIdOf(owner.page, 'Ben');
+  const benShards = (await holdersIn(owner.page, backup.snapshotId)).packs.filter((h) => h === benId).length;
+  expect(benShards).toBeGreaterThan(0);
+
+  // Ana's promised room is used up, and Ben loses his copy: nobody can take Ben's pieces.
+  expect(await fillAllowances(ana.page)).toBe(1);
+  await deleteHeldShards(ben.page);
+  await makeAuditsDue(owner.page);
+  await firePeriodicSync(owner.page);
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  const status = owner.page.getByTestId('repair-status');
+  await expect(status).toHaveAttribute('data-phase', 'waiting', { timeout: 120_000 });
+  await expect(owner.page.getByTestId('repair-message')).toHaveText(/^Waiting for a partner with room: /);
+  const anaBefore = (await heldShards(ana.page)).ids;
+
+  // The card offers the way out; the Partners screen is where a new partner is invited.
+  await status.getByRole('button', { name: 'Find another partner' }).click();
+  await expect(owner.page.getByRole('heading', { level: 1, name: 'Partners' })).toBeVisible();
+  await invitePartner(owner, dana, 'Dana');
+
+  // With Dana linked the next round moves Ben's pieces to her, by itself.
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  await expect(status).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(status).toHaveText(`Repair finished: ${benShards} ${benShards === 1 ? 'piece' : 'pieces'} moved from Ben to Dana. Your backup is fully protected again.`);
+  // Ana, who is full, was given nothing new (she only lost the replaced file list's piece).
+  const anaAfter = (await heldShards(ana.page)).ids;
+  expect(anaAfter.filter((id) => !anaBefore.includes(id))).toEqual([]);
+  const [repaired] = await waitForSnapshots(owner.page);
+  const danaId = await peerIdOf(owner.page, 'Dana');
+  const after = await holdersIn(owner.page, repaired!);
+  expect(after.packs).not.toContain(benId);
+  expect(after.packs.filter((h) => h === danaId)).toHaveLength(benShards);
 });

@@ -141,6 +141,11 @@ export class BackupPartners {
     return [...byPeer].filter(([, running]) => !running).map(([peerId]) => peerId);
   }
 
+  /** Calls `listener` after an agreement (or a revision) is stored; returns the unsubscriber. */
+  onAgreementStored(listener: () => void): () => void {
+    return this.partnerships.onAgreementStored(() => listener());
+  }
+
   /** Partners that take new shards. */
   holders(): BackupPartner[] {
     return this.all().filter((p) => p.running);

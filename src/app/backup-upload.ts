@@ -45,6 +45,21 @@ interface Tracked {
   durable: Set<number>;
   queued: Set<number>;
   refusal: string | null;
+  /** The holder's refusal code (`REFUSAL`), when one refused. */
+  refusalCode?: string;
+}
+
+/** Too few holders took a pack's shards; `code` is the (first) holder's refusal code, if any. */
+export class PlacementRefusedError extends Error {
+  override name = 'PlacementRefusedError';
+  constructor(message: string, readonly code: string | null) {
+    super(message);
+  }
+
+  /** True when holders refused for lack of room (agreed space or device storage). */
+  get noRoom(): boolean {
+    return this.code === 'quota-exceeded' || this.code === 'device-storage-full';
+  }
 }
 
 /** Shards a pack needs durable before a snapshot using it commits. */
@@ -147,6 +162,7 @@ export class StripeUploader {
           this.signal.throwIfAborted();
           if (err instanceof ShardRefusedError) {
             t.refusal ??= `${this.partners.nameOf(holder)} refused a shard: ${err.message}`;
+            t.refusalCode ??= err.code;
             return { id, holder: null, merkleRoot };
           }
           if (!isTransient(err)) throw err;
@@ -193,7 +209,7 @@ export class StripeUploader {
       this.signal.throwIfAborted();
       for (const id of ids) {
         const t = this.#tracked.get(id);
-        if (t && t.durable.size + t.queued.size < t.threshold) throw new Error(t.refusal ?? 'Too few partners can take this backup.');
+        if (t && t.durable.size + t.queued.size < t.threshold) throw new PlacementRefusedError(t.refusal ?? 'Too few partners can take this backup.', t.refusalCode ?? null);
       }
       const w = this.waitingFor(ids);
       if (w.packs === 0) return;

@@ -29,6 +29,7 @@ import type { PeerLink } from '../p2p/link.ts';
 import type { BackpactDB } from '../store/db.ts';
 import { auditSummaries } from './audits.ts';
 import { BackupPartners, putShard } from './backup-partners.ts';
+import { PlacementRefusedError } from './backup-upload.ts';
 import { toHex } from '../core/encoding/bytes.ts';
 import type { BackupService } from './backup.svelte.ts';
 import { StripeUploader } from './backup-upload.ts';
@@ -84,6 +85,8 @@ export interface RepairStatus {
   to: string[];
   /** Plain words: what the repair waits for, or what went wrong. */
   message: string | null;
+  /** True when pieces wait because no partner has room: the person can add a partner. */
+  needsPartner?: boolean;
 }
 
 /** Counters tests and the debug handle read. */
@@ -126,6 +129,8 @@ export class RepairService {
       void this.#flushDeletes(BackupPartners.peerIdOf(peer.id)).catch(() => undefined);
       void this.check();
     });
+    // A new partner (or more room agreed) may be what a waiting repair needs.
+    this.partners.onAgreementStored(() => void this.check());
     setInterval(() => void this.check(), REPAIR_CHECK_MS);
     for (const { peer } of this.partners.network.peers.links()) void this.#flushDeletes(BackupPartners.peerIdOf(peer.id)).catch(() => undefined);
     void this.check();
@@ -143,7 +148,10 @@ export class RepairService {
         try {
           await this.#round();
         } catch (err) {
-          this.status = { ...this.status, phase: 'waiting', message: `Repair paused: ${err instanceof Error ? err.message : String(err)}` };
+          // No partner has room for the rewritten file lists: the person can add a partner.
+          this.status = err instanceof PlacementRefusedError && err.noRoom
+            ? { ...this.status, phase: 'waiting', message: 'Waiting for a partner with room: your partners’ agreed space is full.', needsPartner: true }
+            : { ...this.status, phase: 'waiting', message: `Repair paused: ${err instanceof Error ? err.message : String(err)}` };
         }
       } while (this.#again);
     };
@@ -212,8 +220,8 @@ export class RepairService {
     const fromNames = (): string[] => unique([...moves.values()].map((m) => m.from).concat(plan.tasks.map((t) => t.from))).map((h) => this.partners.nameOf(h));
     const toNames = (): string[] => unique([...moves.values()].map((m) => m.to).concat(plan.tasks.flatMap((t) => (t.to ? [t.to] : [])))).map((h) => this.partners.nameOf(h));
     const total = moves.size + plan.tasks.length;
-    const publishStatus = (phase: RepairStatus['phase'], message: string | null): void => {
-      this.status = { phase, moved: moves.size, total, from: fromNames(), to: toNames(), message };
+    const publishStatus = (phase: RepairStatus['phase'], message: string | null, needsPartner = false): void => {
+      this.status = { phase, moved: moves.size, total, from: fromNames(), to: toNames(), message, needsPartner };
     };
     publishStatus('repairing', null);
 
@@ -258,8 +266,14 @@ export class RepairService {
       publishStatus('waiting', 'Waiting for partners to come online to read your file lists.');
       return;
     }
-    if (moves.size > 0 || manifestLost) await this.#commit(refs, manifests, moves, lostHolders, damaged, (m) => publishStatus('waiting', m));
-    if (why) publishStatus('waiting', why);
+    // Partners known to be full (reachable, no room left after this plan) cannot take the rewritten file lists.
+    const full = new Set<PeerId>();
+    for (const c of candidates) {
+      const assigned = plan.tasks.reduce((n, t) => n + (t.to === c.peerId ? t.shardLength : 0), 0);
+      if (c.reachable && c.spareBytes - assigned <= 0) full.add(c.peerId);
+    }
+    if (moves.size > 0 || manifestLost) await this.#commit(refs, manifests, moves, lostHolders, full, damaged, (m, needsPartner) => publishStatus('waiting', m, needsPartner));
+    if (why) publishStatus('waiting', why, unplaced > 0);
   }
 
   /** Nothing is lost (any more): a "repairing" or "waiting" message goes away; "finished" stays. */
@@ -276,11 +290,11 @@ export class RepairService {
 
   async #commit(
     refs: readonly SnapshotRef[], manifests: ReadonlyMap<SnapshotId, SnapshotManifest>, moves: ReadonlyMap<ShardId, StoredMove>,
-    lostHolders: ReadonlySet<PeerId>, damaged: ReadonlyMap<ShardId, PeerId>, wait: (message: string) => void,
+    lostHolders: ReadonlySet<PeerId>, full: ReadonlySet<PeerId>, damaged: ReadonlyMap<ShardId, PeerId>, wait: (message: string, needsPartner?: boolean) => void,
   ): Promise<void> {
-    const healthy = this.partners.holders().filter((p) => !lostHolders.has(p.peerId));
+    const healthy = this.partners.holders().filter((p) => !lostHolders.has(p.peerId) && !full.has(p.peerId));
     if (healthy.length === 0) {
-      wait('Waiting for a partner to take your file lists.');
+      wait('Waiting for a partner with room to take your file lists.', true);
       return;
     }
     const stripePlan = planStripes(healthy.map((p) => ({ peerId: p.peerId, availability: p.availability })));
