@@ -54,6 +54,13 @@ export class ShardFetcher {
   /** Holders whose shard of a pack failed verification (not asked for it again). */
   readonly #bad = new Set<string>();
 
+  /**
+   * Computes a received shard's Merkle root. The default runs on the calling thread; a restore
+   * sets one that runs in the worker pool, so the page stays free to receive (the bytes are handed
+   * over and back, never copied).
+   */
+  rootOf: (bytes: Uint8Array) => Promise<{ bytes: Uint8Array; root: Uint8Array }> = (bytes) => Promise.resolve({ bytes, root: merkleRoot(bytes) });
+
   constructor(private readonly partners: BackupPartners) {}
 
   /**
@@ -109,7 +116,13 @@ export class ShardFetcher {
         this.counters.shards++;
         this.counters.bytes += bytes.length;
         this.counters.bytesByHolder[holder] = (this.counters.bytesByHolder[holder] ?? 0) + bytes.length;
-        if (!shardMatches(placement, i, bytes)) {
+        let ok = bytes.length === placement.shardLength;
+        if (ok) {
+          const checked = await this.rootOf(bytes);
+          bytes = checked.bytes;
+          ok = bytesEqual(checked.root, s.merkleRoot);
+        }
+        if (!ok) {
           this.#bad.add(`${placement.packId}/${i}`);
           this.counters.corrupt[holder] = (this.counters.corrupt[holder] ?? 0) + 1;
           return false;

@@ -13,13 +13,13 @@
 import type { IDBPDatabase } from 'idb';
 import { planRestore, type RestorePlan } from '../core/backup/restore-plan.ts';
 import { baseName } from '../core/backup/tree.ts';
-import { crc32, crc32Combine, ZipWriter } from '../core/backup/zip.ts';
+import { crc32Combine, ZipWriter } from '../core/backup/zip.ts';
 import type { ChunkId, PackId, SnapshotId } from '../core/ids.ts';
 import type { PackPlacement } from '../core/manifest/placement.ts';
 import type { SnapshotManifest } from '../core/manifest/index.ts';
 import type { BackpactDB } from '../store/db.ts';
 import { keptShardKey, type RestoreChunkRecord, type RestoreJobRecord } from '../store/backup-schema.ts';
-import { decodePack, startRestore } from '../workers/restore.ts';
+import { decodePack, shardRoot, startRestore } from '../workers/restore.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { BackupPartners } from './backup-partners.ts';
 import { shardMatches } from './restore-fetch.ts';
@@ -197,6 +197,9 @@ export class RestoreService {
     const needs = new Map(plan.packs.map((p) => [p.placement.packId, p]));
     this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey });
     await this.#decoderReady;
+    // Shards are checked against their Merkle roots in the workers, off the page's thread.
+    const pool = this.pool();
+    this.index.fetcher.rootOf = (bytes) => shardRoot(pool, bytes);
     const queue = [...job.pending];
     const waitingFor = new Set<string>();
     let missing = 0;
@@ -205,9 +208,10 @@ export class RestoreService {
         shards,
         ref: { packId, length: placement.length, dataCount: placement.dataCount },
         chunkIds: [...chunks],
+        crc: job.output === 'zip',
       });
       const records: RestoreChunkRecord[] = decoded.chunks.map((c) => ({
-        job: id, chunk: c.id, data: new Blob([c.data as Uint8Array<ArrayBuffer>]), length: c.data.length, crc: job.output === 'zip' ? crc32(c.data) : 0,
+        job: id, chunk: c.id, data: new Blob([c.data as Uint8Array<ArrayBuffer>]), length: c.data.length, crc: c.crc ?? 0,
       }));
       // Relaxed durability: chunks and progress commit together, so a crash loses at most the
       // latest packs, which are fetched again; nothing here is acknowledged to anyone.

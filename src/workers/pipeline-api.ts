@@ -5,6 +5,8 @@
  * Node `worker_threads` port in benchmarks.
  */
 import { transfer } from 'comlink';
+import { crc32 } from '../core/backup/zip.ts';
+import { merkleRoot } from '../core/merkle/index.ts';
 import { PackDecoder, PackEncoder, type EncodedPack } from '../core/pipeline/index.ts';
 import { buffersOf, type PipelineWorkerApi } from './protocol.ts';
 
@@ -56,8 +58,16 @@ export function createPipelineApi(): PipelineWorkerApi {
       const pack = await dec.openPack(job.shards, job.ref);
       const ids = job.chunkIds.length > 0 ? job.chunkIds : pack.entries.map((e) => e.id);
       const chunks = [];
-      for (const id of ids) chunks.push({ id, data: await dec.chunk(pack, id) });
+      for (const id of ids) {
+        const data = await dec.chunk(pack, id);
+        chunks.push(job.crc ? { id, data, crc: crc32(data) } : { id, data });
+      }
       return transfer({ packId: pack.packId, chunks }, buffersOf(chunks.map((c) => c.data)));
+    },
+
+    async merkleRoot(bytes) {
+      const root = merkleRoot(bytes);
+      return transfer({ bytes, root }, buffersOf([bytes, root]));
     },
   };
 }

@@ -18,12 +18,14 @@ export interface PackJob {
   ref: PackRef;
   /** Chunks to decrypt from it, in the order wanted; empty means every chunk of the pack. */
   chunkIds: ChunkId[];
+  /** Also compute each chunk's CRC-32 (for zips), off the calling thread. */
+  crc?: boolean;
 }
 
 /** Decrypted chunks of one pack. */
 export interface PackChunks {
   packId: string;
-  chunks: { id: ChunkId; data: Uint8Array }[];
+  chunks: { id: ChunkId; data: Uint8Array; crc?: number }[];
 }
 
 /** The API a pipeline worker exposes through comlink. */
@@ -38,6 +40,8 @@ export interface PipelineWorkerApi {
   initDecoder(keys: { dataKey: Uint8Array; dedupKey: Uint8Array }): Promise<void>;
   /** Rebuilds one pack from its shards and decrypts (and verifies) the requested chunks. */
   decodePack(job: PackJob): Promise<PackChunks>;
+  /** The Merkle root of a shard (1 KiB leaves); the bytes come back, transferred both ways. */
+  merkleRoot(bytes: Uint8Array): Promise<{ bytes: Uint8Array; root: Uint8Array }>;
 }
 
 /** Every ArrayBuffer under `arrays`, once each, for a transfer list. */

@@ -18,6 +18,11 @@ export function decodePack(pool: WorkerPool, job: PackJob): Promise<PackChunks> 
   return pool.run(worker, (api) => api.decodePack(transfer(job, buffersOf(job.shards))));
 }
 
+/** The Merkle root of `bytes`, computed in the least busy worker (the bytes come back transferred). */
+export function shardRoot(pool: WorkerPool, bytes: Uint8Array): Promise<{ bytes: Uint8Array; root: Uint8Array }> {
+  return pool.run(pool.leastBusy(), (api) => api.merkleRoot(transfer(bytes, buffersOf([bytes]))));
+}
+
 /**
  * Decodes many packs with at most `pool.size × 2` in flight, calling `onPack` as each finishes
  * (in completion order), so chunks can be written out without holding every pack in memory.
