@@ -8,8 +8,8 @@
 import type { Page } from '@playwright/test';
 import type { Peer } from './fixtures.ts';
 import { expect, test } from './fixtures.ts';
-import { firePeriodicSyncWithNoAppOpen, makeAuditsDue, recordedAudits, serviceWorkerOf, stopServiceWorker } from './helpers/audits.ts';
-import { backUp, corruptHeldShards, generateTree, ownerWithPartners, type DebugGlobal } from './helpers/backup.ts';
+import { backedUpToAnaAndBen, firePeriodicSyncWithNoAppOpen, makeAuditsDue, recordedAudits, serviceWorkerOf, stopServiceWorker } from './helpers/audits.ts';
+import { corruptHeldShards, type DebugGlobal } from './helpers/backup.ts';
 import { openPartners } from './helpers/partners.ts';
 
 /** What a partner's page did: relayed audits answered, and audits answered by the holder overall. */
@@ -44,16 +44,7 @@ async function waitForRecorded(owner: Peer, partners: number, n: number): Promis
 /** An owner with partners Ana and Ben, a backup done, no audit run yet. */
 async function backedUp(openPeers: (n: 3) => Promise<[Peer, Peer, Peer]>): Promise<[Peer, Peer, Peer]> {
   const [owner, ana, ben] = await openPeers(3);
-  await ownerWithPartners(owner, [ana, ben], ['Ana', 'Ben']);
-  await generateTree(owner.page, [
-    { path: 'a.bin', kind: 'file', size: 700_000, content: 'random', seed: 1 },
-    { path: 'b.txt', kind: 'file', size: 200_000, content: 'text', seed: 2 },
-  ]);
-  await backUp(owner.page);
-  await openPartners(owner.page);
-  for (const name of ['Ana', 'Ben']) {
-    await expect(owner.page.getByTestId('partner').filter({ hasText: name }).getByTestId('partner-health')).toHaveAttribute('data-state', 'unchecked');
-  }
+  await backedUpToAnaAndBen(owner, ana, ben);
   for (const p of [ana, ben]) expect(await partnerCounters(p.page)).toEqual({ relayed: 0, refused: 0, invalid: 0, holderAudits: 0 });
   return [owner, ana, ben];
 }

@@ -5,22 +5,13 @@
  * copy was damaged is marked failing at its next round.
  */
 import { expect, test } from './fixtures.ts';
-import { firePeriodicSync, makeAuditsDue } from './helpers/audits.ts';
-import { backUp, corruptHeldShards, generateTree, ownerWithPartners } from './helpers/backup.ts';
+import { backedUpToAnaAndBen, firePeriodicSync, makeAuditsDue } from './helpers/audits.ts';
+import { corruptHeldShards } from './helpers/backup.ts';
 import { openPartners } from './helpers/partners.ts';
 
 test('the service worker audits partners after a backup and catches a damaged copy', async ({ openPeers }) => {
   const [owner, ana, ben] = await openPeers(3);
-  await ownerWithPartners(owner, [ana, ben], ['Ana', 'Ben']);
-  await generateTree(owner.page, [
-    { path: 'a.bin', kind: 'file', size: 700_000, content: 'random', seed: 1 },
-    { path: 'b.txt', kind: 'file', size: 200_000, content: 'text', seed: 2 },
-  ]);
-  await backUp(owner.page);
-  await openPartners(owner.page);
-  for (const name of ['Ana', 'Ben']) {
-    await expect(owner.page.getByTestId('partner').filter({ hasText: name }).getByTestId('partner-health')).toHaveAttribute('data-state', 'unchecked');
-  }
+  await backedUpToAnaAndBen(owner, ana, ben);
 
   await firePeriodicSync(owner.page);
   for (const name of ['Ana', 'Ben']) {

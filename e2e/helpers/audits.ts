@@ -4,6 +4,9 @@
  * worker recorded.
  */
 import { expect, type BrowserContext, type CDPSession, type Page, type Worker } from '@playwright/test';
+import type { Peer } from '../fixtures.ts';
+import { backUp, generateTree, ownerWithPartners } from './backup.ts';
+import { openPartners } from './partners.ts';
 
 /** Tag of the audit periodic sync (src/app/audit-bridge.ts). */
 export const AUDIT_SYNC_TAG = 'backpact-audit';
@@ -135,4 +138,21 @@ export async function setNotificationPermission(page: Page, setting: 'granted' |
     ...(targetInfo.browserContextId ? { browserContextId: targetInfo.browserContextId } : {}),
   });
   await cdp.detach();
+}
+
+/**
+ * The owner backs up a small tree to Ana and Ben and opens its Partners screen, where neither has
+ * been checked yet: the start of every audit test.
+ */
+export async function backedUpToAnaAndBen(owner: Peer, ana: Peer, ben: Peer): Promise<void> {
+  await ownerWithPartners(owner, [ana, ben], ['Ana', 'Ben']);
+  await generateTree(owner.page, [
+    { path: 'a.bin', kind: 'file', size: 700_000, content: 'random', seed: 1 },
+    { path: 'b.txt', kind: 'file', size: 200_000, content: 'text', seed: 2 },
+  ]);
+  await backUp(owner.page);
+  await openPartners(owner.page);
+  for (const name of ['Ana', 'Ben']) {
+    await expect(owner.page.getByTestId('partner').filter({ hasText: name }).getByTestId('partner-health')).toHaveAttribute('data-state', 'unchecked');
+  }
 }

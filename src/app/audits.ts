@@ -61,11 +61,24 @@ export type AuditTransport = (partnerPublicKey: Uint8Array, challenge: { type: '
 
 const key = (peerId: string): string => `audit/${peerId}`;
 
-/** Reads every partner's audit state (for the UI), judged under its agreement's grace period. */
-export async function auditSummaries(db: IDBPDatabase<BackpactDB>, now = Date.now()): Promise<AuditSummary[]> {
+/** A valid stored agreement seen from this device: the terms and the other party. */
+export interface PartnerAgreement {
+  signed: SignedAgreement;
+  /** The other party as the terms name it (public key in base32, name). */
+  other: ReturnType<typeof otherParty>;
+  partnerKey: Uint8Array;
+  peerId: string;
+}
+
+/**
+ * Every stored agreement that parses and verifies, with its other party; none before an identity
+ * exists. Agreements that do not verify are skipped (they were never accepted).
+ */
+export async function partnerAgreements(db: IDBPDatabase<BackpactDB>): Promise<PartnerAgreement[]> {
   const me = (await db.get('kv', 'identity')) as { publicKey: Uint8Array } | undefined;
   if (!me) return [];
-  const out: AuditSummary[] = [];
+  const mine = publicKeyText(me.publicKey);
+  const out: PartnerAgreement[] = [];
   for (const rec of (await db.getAll('agreements')) as { signed: unknown }[]) {
     let signed: SignedAgreement;
     try {
@@ -73,7 +86,17 @@ export async function auditSummaries(db: IDBPDatabase<BackpactDB>, now = Date.no
     } catch {
       continue;
     }
-    const peerId = peerIdFromPublicKey(fromBase32(otherParty(signed.terms, publicKeyText(me.publicKey)).publicKey));
+    const other = otherParty(signed.terms, mine);
+    const partnerKey = fromBase32(other.publicKey);
+    out.push({ signed, other, partnerKey, peerId: peerIdFromPublicKey(partnerKey) });
+  }
+  return out;
+}
+
+/** Reads every partner's audit state (for the UI), judged under its agreement's grace period. */
+export async function auditSummaries(db: IDBPDatabase<BackpactDB>, now = Date.now()): Promise<AuditSummary[]> {
+  const out: AuditSummary[] = [];
+  for (const { signed, peerId } of await partnerAgreements(db)) {
     const s = (await db.get('kv', key(peerId))) as AuditState | undefined;
     if (!s) continue;
     out.push({
@@ -125,18 +148,8 @@ export class AuditRunner {
   async runDue(): Promise<{ peerId: string; entry: AuditEntry }[]> {
     const targets = await this.targets();
     const results: { peerId: string; entry: AuditEntry }[] = [];
-    for (const rec of (await this.db.getAll('agreements')) as { signed: unknown }[]) {
-      let signed: SignedAgreement;
-      try {
-        signed = parseSignedAgreement(rec.signed);
-      } catch {
-        continue;
-      }
+    for (const { signed, partnerKey, peerId } of await partnerAgreements(this.db)) {
       if (signed.terms.endsAt !== null) continue;
-      const me = (await this.db.get('kv', 'identity')) as { publicKey: Uint8Array } | undefined;
-      if (!me) return results;
-      const partnerKey = fromBase32(otherParty(signed.terms, publicKeyText(me.publicKey)).publicKey);
-      const peerId = peerIdFromPublicKey(partnerKey);
       const shards = targets.get(peerId);
       if (!shards || shards.length === 0) continue;
       const state = ((await this.db.get('kv', key(peerId))) as AuditState | undefined) ?? {

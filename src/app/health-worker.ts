@@ -14,14 +14,11 @@
  * transaction, so a page clearing a delivered notice or report never races with the worker.
  */
 import type { IDBPDatabase } from 'idb';
-import { otherParty, parseSignedAgreement, publicKeyText, type SignedAgreement } from '../core/agreement/index.ts';
 import { decideWarning, partnerWarning, type HealthNotice, type PartnerWarning, type WarningMemo } from '../core/audit/warnings.ts';
-import { fromBase32 } from '../core/encoding/bytes.ts';
 import { initialScrubState, mergeShardIds, scrubBatch, type DamageFound, type ScrubState } from '../core/holder/scrub.ts';
-import { peerIdFromPublicKey } from '../core/keys/identity.ts';
 import type { BackpactDB } from '../store/db.ts';
 import { IdbHolderStore } from '../store/holder-store.ts';
-import type { AuditState } from './audits.ts';
+import { partnerAgreements, type AuditState } from './audits.ts';
 
 /** `kv/warn/state/<peerId>`: the owner's warning memo for one partner and the notice to deliver. */
 export interface WarnStateRecord {
@@ -64,20 +61,9 @@ export const SCRUB_STATE_KEY = 'scrub/state';
 
 /** Decides every partner's warning after an audit run; resolves the notifications due. */
 export async function updateWarnings(db: IDBPDatabase<BackpactDB>, now = Date.now()): Promise<OwnerNotification[]> {
-  const me = (await db.get('kv', 'identity')) as { publicKey: Uint8Array } | undefined;
-  if (!me) return [];
-  const mine = publicKeyText(me.publicKey);
   const out: OwnerNotification[] = [];
-  for (const rec of (await db.getAll('agreements')) as { signed: unknown }[]) {
-    let signed: SignedAgreement;
-    try {
-      signed = parseSignedAgreement(rec.signed);
-    } catch {
-      continue;
-    }
+  for (const { signed, other, peerId } of await partnerAgreements(db)) {
     if (signed.terms.endsAt !== null) continue;
-    const other = otherParty(signed.terms, mine);
-    const peerId = peerIdFromPublicKey(fromBase32(other.publicKey));
     const tx = db.transaction('kv', 'readwrite');
     const audit = (await tx.store.get(`audit/${peerId}`)) as AuditState | undefined;
     if (!audit) {
