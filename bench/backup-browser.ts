@@ -53,10 +53,12 @@ export async function openBackupBench(names: string[]): Promise<BackupBench> {
 }
 
 /**
- * MB/s of plain data channels from one page to `n` pages at once (`mib` MiB each, after a
- * warm-up), in fresh contexts of the same browser: the ceiling an end-to-end backup is read against.
+ * MB/s of plain data channels between one page and `n` pages at once (`mib` MiB on each channel,
+ * after a warm-up), in fresh contexts of the same browser. `send`: the one page sends to the `n`
+ * (the direction of a backup); `receive`: the `n` send to the one page at once (the direction of a
+ * restore). The ceiling an end-to-end backup or restore is read against.
  */
-export async function rawChannelMBps(bench: BackupBench, n: number, mib: number): Promise<number> {
+export async function rawChannelMBps(bench: BackupBench, n: number, mib: number, direction: 'send' | 'receive' = 'send'): Promise<number> {
   const url = new URL('/e2e-harness.html', bench.server.info.url).href;
   const pages: Page[] = [];
   for (let i = 0; i <= n; i++) {
@@ -72,8 +74,15 @@ export async function rawChannelMBps(bench: BackupBench, n: number, mib: number)
     await s.evaluate(([k, a]) => (globalThis.backpactHarness.p2p as P2pHarness).raw.complete(k, a), [keys[i]!, answer] as const);
   }
   const send = (m: number) => s.evaluate(([k, x]) => (globalThis.backpactHarness.p2p as P2pHarness).raw.send([...k], x), [keys, m] as const);
-  await send(16);
-  const r = await send(mib);
+  // Each of the n pages sends on its own channel at the same moment; the clock is this process's.
+  const receive = async (m: number): Promise<{ bytes: number; ms: number }> => {
+    const t0 = performance.now();
+    const parts = await Promise.all(rs.map((p, i) => p.evaluate(([k, x]) => (globalThis.backpactHarness.p2p as P2pHarness).raw.send([k], x), [keys[i]!, m] as const)));
+    return { bytes: parts.reduce((a, r) => a + r.bytes, 0), ms: performance.now() - t0 };
+  };
+  const run = direction === 'send' ? send : receive;
+  await run(16);
+  const r = await run(mib);
   for (const p of pages) await p.context().close();
   return mbps(r.bytes, r.ms);
 }

@@ -8,7 +8,9 @@
  * - `restore-e2e`: MB/s of shard bytes fetched from the partners while a new device restores
  *   everything (fetch, verify, decode, store in IndexedDB, ready to save); `userMBps` likewise;
  * - `datachannel-raw`: plain data channels from one page to 3 at once, same browser, same run;
- *   `vsRaw` = MB/s / this.
+ *   `vsRaw` = MB/s / this;
+ * - `datachannel-raw-receive`: the same channels with the 3 pages sending to the one at once (the
+ *   direction a restore's bytes flow); `restore-e2e` also reports `vsRawReceive` = MB/s / this.
  *
  * With 3 browser partners the coding is plain replication (k = 1, m = 2): each file byte is sent
  * three times on backup, and fetched once on restore.
@@ -67,9 +69,11 @@ try {
 
   const raw = await rawChannelMBps(bench, 3, 64);
   emit({ bench: 'datachannel-raw', value: round1(raw), unit: 'MB/s', partners: 3, mibPerPartner: 64 });
+  const rawReceive = await rawChannelMBps(bench, 3, 64, 'receive');
+  emit({ bench: 'datachannel-raw-receive', value: round1(rawReceive), unit: 'MB/s', partners: 3, mibPerPartner: 64 });
   emit({ ...backupLine, vsRaw: Math.round((backupMBps / raw) * 100) / 100 });
   const restoreMBps = mbps(r.bytes, r.ms);
-  emit({ bench: 'restore-e2e', value: round1(restoreMBps), unit: 'MB/s', userMBps: round1(mbps(files, r.ms)), vsRaw: Math.round((restoreMBps / raw) * 100) / 100, partners: 3, mib: TOTAL_MIB, ms: Math.round(r.ms),
+  emit({ bench: 'restore-e2e', value: round1(restoreMBps), unit: 'MB/s', userMBps: round1(mbps(files, r.ms)), vsRaw: Math.round((restoreMBps / raw) * 100) / 100, vsRawReceive: Math.round((restoreMBps / rawReceive) * 100) / 100, partners: 3, mib: TOTAL_MIB, ms: Math.round(r.ms),
     // Share of the shard bytes each holder served (largest first): how evenly the restore spread.
     holderShares: r.byHolder.map((n) => Math.round((n / r.bytes) * 100) / 100) });
 } finally {
