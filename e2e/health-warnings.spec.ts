@@ -107,7 +107,8 @@ test('a partner failing its checks is warned, and so is the owner, in the app an
   const banner = owner.page.getByTestId('health-warning');
   await expect(banner).toHaveAttribute('data-level', 'failing', { timeout: 30_000 });
   await expect(banner).toContainText('Ana’s copy of your backup failed a check on');
-  await expect(banner).toContainText('Backpact will stop using Ana and move your data');
+  await expect(banner).toContainText('Backpact is rebuilding the pieces Ana kept with another partner');
+  await expect(banner).toContainText('Backpact will stop using Ana.');
   await expect.poll(async () => (await shownNotifications(owner.page)).map((n) => n.title), { timeout: 30_000 }).toContain('Ana failed a check');
   await openPartners(owner.page);
   await expect(owner.page.getByTestId('partner').filter({ hasText: 'Ana' }).getByTestId('partner-warning')).toHaveAttribute('data-level', 'failing');

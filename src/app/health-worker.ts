@@ -95,7 +95,7 @@ export function ownerNotificationText(n: OwnerNotification): { title: string; bo
     case 'failing':
       return {
         title: `${n.name} failed a check`,
-        body: `${n.name}’s copy of your backup did not pass a check. If the next checks fail too (around ${until}), Backpact will stop using ${n.name} and move your data.`,
+        body: `${n.name}’s copy of your backup did not pass a check. Backpact is rebuilding the pieces ${n.name} kept with another partner; if the next checks fail too (around ${until}), it will stop using ${n.name}.`,
       };
     default:
       return { title: `Backpact stopped using ${n.name}`, body: `${n.name} no longer keeps your backup safely; your data is being moved to your other partners.` };

@@ -14,7 +14,7 @@ export function ownerWarningText(name: string, w: PartnerWarning, now = Date.now
     case 'unreachable':
       return `${name}’s copy of your backup could not be checked for ${daysSince(w.since, now)}; if this goes on until ${day(w.dropAt!)}, Backpact will stop using ${name} and move your data.`;
     case 'failing':
-      return `${name}’s copy of your backup failed a check on ${day(w.since)}; if the next checks fail too (around ${day(w.dropAt!)}), Backpact will stop using ${name} and move your data.`;
+      return `${name}’s copy of your backup failed a check on ${day(w.since)}. Backpact is rebuilding the pieces ${name} kept with another partner; if the next checks fail too (around ${day(w.dropAt!)}), Backpact will stop using ${name}.`;
     default:
       return `Backpact stopped using ${name}: the copy there can no longer be trusted, so your data is being moved to your other partners.`;
   }
