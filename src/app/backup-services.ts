@@ -47,11 +47,13 @@ export class BackupServices {
     this.backup = new BackupService(db, identity, this.partners, this.outbox, this.index, pool, (peerId) => this.presence.availability(peerId));
     this.restore = new RestoreService(db, identity, this.partners, this.index, pool);
     this.folders = new FolderService(db, this.backup, this.partners);
-    // Backups and clean-ups take turns: a running backup's packs are referenced by nothing yet.
+    // Backups, clean-ups and repairs take turns: a running backup's packs are referenced by nothing
+    // yet, and each of them publishes root records and decides what holders may delete.
     const lock = new ExclusiveLock();
     this.backup.exclusive = (fn) => lock.run(fn);
     this.prune = new PruneService(db, this.partners, this.index, this.backup, this.restore, lock);
     this.repair = new RepairService(db, identity, this.partners, this.outbox, this.index, this.backup);
+    this.repair.exclusive = (fn) => lock.run(fn);
     // A shard delivered from the outbox makes its journaled pack more durable.
     this.outbox.on((e) => {
       if (e.outcome === 'delivered') void this.#markDurable(e.packId, e.index);

@@ -31,6 +31,9 @@ import type { Requester } from './holder.ts';
 import type { PartnershipService } from './partnerships.svelte.ts';
 
 /** Most damage reports kept per holder for the timeline. */
+
+/** Most shard ids kept in one holder's damage record (`kv/damaged/<holder>`). */
+export const MAX_DAMAGED_IDS = 4096;
 export const DAMAGE_LOG = 50;
 /** Time for a partner to acknowledge a notice or report. */
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -255,7 +258,8 @@ export class HealthService implements RequestRoute {
   async #receiveDamage(holder: string, shards: string[]): Promise<void> {
     const tx = this.db.transaction('kv', 'readwrite', { durability: 'strict' });
     const prev = (await tx.store.get(damagedKey(holder))) as DamagedRecord | undefined;
-    const next: DamagedRecord = { shards: mergeShardIds(prev?.shards ?? [], shards), reportedAt: this.now() };
+    // Bounded: a holder cannot grow this record without end (repair clears what it rebuilt).
+    const next: DamagedRecord = { shards: mergeShardIds(prev?.shards ?? [], shards).slice(0, MAX_DAMAGED_IDS), reportedAt: this.now() };
     await tx.store.put(next, damagedKey(holder));
     const log = ((await tx.store.get(logKey(holder))) as DamageLogEntry[] | undefined) ?? [];
     await tx.store.put([...log, { at: this.now(), count: shards.length }].slice(-DAMAGE_LOG), logKey(holder));

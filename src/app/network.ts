@@ -2,6 +2,7 @@
  * The app's connection to the world: one signaling client and one peer network for the local
  * identity, with every incoming partner request routed to the service that owns its type.
  */
+import { signalingUrlFor } from './audit-relay.ts';
 import { peerIdFromPublicKey } from '../core/keys/identity.ts';
 import { MalformedError } from '../core/errors.ts';
 import { parsePartnerRequest, REFUSAL, type PartnerRequest } from '../core/partner/messages.ts';
@@ -23,9 +24,7 @@ export interface RequestRoute {
 
 /** Signaling URL of this origin's server. */
 export function defaultSignalingUrl(): string {
-  const u = new URL('/ws', location.href);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return u.href;
+  return signalingUrlFor(location.href);
 }
 
 /** Signaling client + peer network, wired to the routes. */

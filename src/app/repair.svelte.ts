@@ -21,7 +21,7 @@ import type { IDBPDatabase } from 'idb';
 import { planStripes } from '../core/backup/plan.ts';
 import type { PackId, PeerId, ShardId, SnapshotId } from '../core/ids.ts';
 import { sealManifest, type PackPlacement, type SnapshotManifest, type SnapshotRef } from '../core/manifest/index.ts';
-import { packId as packIdOf } from '../core/pack/pack.ts';
+import { objectId as packIdOf } from '../core/pack/pack.ts';
 import { stripePack, stripeRoots } from '../core/pack/shards.ts';
 import { parseHolderReply, SHARD_PAGE } from '../core/partner/messages.ts';
 import { applyMoves, isLost, planRepair, rebuildShards, type LostSet, type RepairCandidate, type RepairTask, type ShardMove } from '../core/repair/index.ts';
@@ -74,6 +74,20 @@ interface LastRepair {
   to: string[];
 }
 
+/**
+ * Longest a round waits for partners while it holds the lock that backups and clean-ups share;
+ * then it gives up (nothing is published) and the next link starts it again.
+ */
+export const REPAIR_WAIT_MS = 120_000;
+
+/** A round stopped waiting for partners (see {@link REPAIR_WAIT_MS}); not a failure. */
+export class RepairWaitError extends Error {
+  override name = 'RepairWaitError';
+  constructor() {
+    super('Waiting for partners to come online to record the repair; it carries on when they do.');
+  }
+}
+
 /** What the dashboard shows. */
 export interface RepairStatus {
   phase: 'idle' | 'repairing' | 'waiting' | 'done';
@@ -106,9 +120,16 @@ const DONE_SHOWN_MS = 24 * 3600_000;
 export class RepairService {
   status = $state<RepairStatus>({ ...IDLE });
   readonly counters: RepairCounters = { rebuilt: 0, placed: 0, published: 0, deletesSent: {} };
-  readonly #fetcher: ShardFetcher;
+  /** A fresh one per round: shards it found bad are not held against later rounds. */
+  #fetcher: ShardFetcher;
   #running: Promise<void> | null = null;
   #again = false;
+  /**
+   * Runs a round under the lock that backups and clean-ups take (set by `BackupServices`): all
+   * three publish root records and decide what holders may delete, each from the snapshot list it
+   * read, so they must never interleave.
+   */
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
 
   constructor(
     private readonly db: IDBPDatabase<BackpactDB>,
@@ -146,12 +167,14 @@ export class RepairService {
       do {
         this.#again = false;
         try {
-          await this.#round();
+          await this.exclusive(() => this.#round());
         } catch (err) {
           // No partner has room for the rewritten file lists: the person can add a partner.
           this.status = err instanceof PlacementRefusedError && err.noRoom
             ? { ...this.status, phase: 'waiting', message: 'Waiting for a partner with room: your partners’ agreed space is full.', needsPartner: true }
-            : { ...this.status, phase: 'waiting', message: `Repair paused: ${err instanceof Error ? err.message : String(err)}` };
+            : err instanceof RepairWaitError
+              ? { ...this.status, phase: 'waiting', message: err.message }
+              : { ...this.status, phase: 'waiting', message: `Repair paused: ${err instanceof Error ? err.message : String(err)}` };
         }
       } while (this.#again);
     };
@@ -182,6 +205,7 @@ export class RepairService {
 
   async #round(): Promise<void> {
     if (this.backup.running) return; // its commit publishes a root record; the next check repairs
+    this.#fetcher = new ShardFetcher(this.partners);
     const refs = this.index.refs();
     if (refs.length === 0) return;
     const { holders: lostHolders, damaged } = await this.#lost();
@@ -253,7 +277,17 @@ export class RepairService {
         }
         this.counters.placed++;
         moves.set(t.shardId, { packId, index: t.index, shardId: t.shardId, to: t.to!, from: t.from, shardLength: t.shardLength });
-        await this.db.put('kv', { ...job, moves: [...moves.values()] } satisfies RepairJob, JOB_KEY);
+        // One transaction: the job records the move, and a delete of this shard still queued for
+        // its new holder (from an earlier move away from it) is withdrawn, or it would remove the live copy.
+        const tx = this.db.transaction('kv', 'readwrite', { durability: 'strict' });
+        await tx.store.put({ ...job, moves: [...moves.values()] } satisfies RepairJob, JOB_KEY);
+        const queued = (await tx.store.get(DELETE_PREFIX + t.to!)) as string[] | undefined;
+        if (queued?.includes(t.shardId)) {
+          const left = queued.filter((id) => id !== t.shardId);
+          if (left.length === 0) await tx.store.delete(DELETE_PREFIX + t.to!);
+          else await tx.store.put(left, DELETE_PREFIX + t.to!);
+        }
+        await tx.done;
         publishStatus('repairing', null);
       }
     }
@@ -300,6 +334,7 @@ export class RepairService {
     const stripePlan = planStripes(healthy.map((p) => ({ peerId: p.peerId, availability: p.availability })));
     const lostAll: LostSet = { holders: lostHolders, shards: damaged };
     const controller = new AbortController();
+    const giveUp = setTimeout(() => controller.abort(new RepairWaitError()), REPAIR_WAIT_MS);
     const up = new StripeUploader(this.db, this.partners, this.outbox, stripePlan.holders, controller.signal);
     const replacements: { old: SnapshotId; ref: SnapshotRef; envelope: Uint8Array; summary: { label: string; files: number; bytes: number } }[] = [];
     const oldManifestShards: { holder: PeerId; id: ShardId }[] = [];
@@ -321,12 +356,18 @@ export class RepairService {
         for (const s of ref.manifest.shards) if (s.holder) oldManifestShards.push({ holder: s.holder, id: s.id });
       }
     } finally {
+      clearTimeout(giveUp);
       up.close();
     }
     if (replacements.length > 0) {
-      await this.index.publishReplacing(replacements, () => new Promise<void>((resolve) => {
+      await this.index.publishReplacing(replacements, () => new Promise<void>((resolve, reject) => {
         wait('Waiting for a partner to come online to record the repair…');
+        const timer = setTimeout(() => {
+          off();
+          reject(new RepairWaitError());
+        }, REPAIR_WAIT_MS);
         const off = this.partners.network.peers.on('link', () => {
+          clearTimeout(timer);
           off();
           resolve();
         });

@@ -135,6 +135,8 @@ self.addEventListener('notificationclick', (event: NotificationEvent) => {
 let scrubRunning: Promise<void> | null = null;
 
 function scrub(opts: { force?: boolean; untilPassDone?: boolean }, id?: string): Promise<void> {
+  // Ticks from every open tab must not pile up batches: a plain one joins the scrub already queued.
+  if (scrubRunning && !opts.force && !opts.untilPassDone && id === undefined) return scrubRunning;
   const run = async () => {
     const db = await openBackpactDB();
     try {
