@@ -86,14 +86,8 @@ export function checkPut(owner: string, allowed: number | null, used: number, ol
   if (used - oldSize + size > allowed) throw new HolderQuotaExceededError(owner, used, allowed, size);
 }
 
-interface MemoryShard {
-  bytes: Uint8Array;
-  storedAt: number;
-  merkleRoot: string | null;
-  rootSource: 'owner' | 'baseline' | null;
-  checkedAt: number | null;
-  damagedAt: number | null;
-}
+/** What the memory store keeps per shard: a scrub item without its key. */
+type MemoryShard = Omit<ScrubItem, 'owner' | 'shard'>;
 
 /** In-memory holder store for unit tests. `capacity` simulates the device's own limit. */
 export class MemoryHolderStore implements HolderStore {
