@@ -7,10 +7,8 @@
  */
 import { expect, test } from './fixtures.ts';
 import {
-  backUp, corruptHeldShards, generateTree, goOffline, goOnline, heldShardCount, ownerWithPartners, restoreAndSave, waitForBackupServices,
-  waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec,
+  backUp, corruptHeldShards, type DebugGlobal, generateTree, goOffline, goOnline, heldShardCount, ownerWithPartners, restoreAndSave, restoreOnNewDevice, type TreeSpec, waitForBackupServices, zipHashes,
 } from './helpers/backup.ts';
-import { restoreIdentity } from './helpers/onboarding.ts';
 
 const MiB = 1024 * 1024;
 
@@ -55,9 +53,7 @@ test('offline partner, incremental backup, corrupted partner and a restore that 
   await owner.context.close();
 
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  const snapshots = await waitForSnapshots(device.page, 2);
+  const snapshots = await restoreOnNewDevice(device.page, phrase, 2);
   expect(snapshots[0]).toBe(second.snapshotId);
   expect(snapshots[1]).toBe(first.snapshotId);
   const latest = await restoreAndSave(device.page, second.snapshotId, []);

@@ -10,11 +10,12 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
-import { generateTree, ownerWithPartners, restoreAndSave, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
+import {
+  type DebugGlobal, generateTree, ownerWithPartners, restoreAndSave, restoreOnNewDevice, type TreeSpec, waitForBackupServices, waitForSnapshots, zipHashes,
+} from './helpers/backup.ts';
 import {
   advanceFolderClock, denyFolderPermission, folderChecks, forgetFolderPermission, opfsHashes, rememberedFolders, stubFolderPicker, waitForFolderRun, writeTreeToOpfs,
 } from './helpers/folders.ts';
-import { restoreIdentity } from './helpers/onboarding.ts';
 
 const MiB = 1024 * 1024;
 
@@ -166,9 +167,7 @@ test('a remembered folder is backed up on its schedule, resumes after a reload, 
 
   // A new device restores the last snapshot byte-identical.
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  expect((await waitForSnapshots(device.page, 6))[0]).toBe(afterOk.snapshotId);
+  expect((await restoreOnNewDevice(device.page, phrase, 6))[0]).toBe(afterOk.snapshotId);
   const saved = await restoreAndSave(device.page, afterOk.snapshotId, []);
   expect(await zipHashes(saved.path)).toEqual(expected);
 });

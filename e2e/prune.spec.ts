@@ -9,10 +9,8 @@
  */
 import { expect, test } from './fixtures.ts';
 import {
-  backUp, cleanUpNow, corruptHeldShards, generateTree, goOffline, goOnline, heldShards, ownerWithPartners, referencedShardsAt, restoreAndSave, setKeepHistory, waitForBackupServices,
-  waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec,
+  backUp, cleanUpNow, corruptHeldShards, type DebugGlobal, generateTree, goOffline, goOnline, heldShards, ownerWithPartners, referencedShardsAt, restoreAndSave, restoreOnNewDevice, setKeepHistory, type TreeSpec, waitForBackupServices, waitForSnapshots, zipHashes,
 } from './helpers/backup.ts';
-import { restoreIdentity } from './helpers/onboarding.ts';
 
 const MiB = 1024 * 1024;
 type Backups = NonNullable<DebugGlobal['backpactDebug']['runtime']['backup']>;
@@ -82,9 +80,7 @@ test('keep last 1 through Settings frees the forgotten snapshots at every partne
 
   // A new device finds only the kept snapshot, and it restores byte for byte.
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  expect(await waitForSnapshots(device.page, 1)).toEqual([third.snapshotId]);
+  expect(await restoreOnNewDevice(device.page, phrase, 1)).toEqual([third.snapshotId]);
   const restored = await restoreAndSave(device.page, third.snapshotId, []);
   expect(await zipHashes(restored.path)).toEqual(v3);
 });
@@ -168,9 +164,7 @@ test('a clean-up that cannot read a kept snapshot\'s file list refuses and remov
   // A new device knows the two snapshots from the root record but has no file list yet, and
   // both partners' copies are damaged: which pieces the kept snapshot needs cannot be known.
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  expect(await waitForSnapshots(device.page, 2)).toEqual([second.snapshotId, first.snapshotId]);
+  expect(await restoreOnNewDevice(device.page, phrase, 2)).toEqual([second.snapshotId, first.snapshotId]);
   for (const p of [ana, ben]) expect(await corruptHeldShards(p.page)).toBeGreaterThan(0);
   const held = await Promise.all([ana, ben].map(async (p) => (await heldShards(p.page)).ids.length));
 

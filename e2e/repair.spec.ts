@@ -11,10 +11,8 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { firePeriodicSync, makeAuditsDue } from './helpers/audits.ts';
 import {
-  backUp, deleteHeldShards, generateTree, heldShardCount, heldShards, invitePartner, ownerWithPartners, restoreAndSave, waitForBackupServices,
-  waitForLinkedHolders, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec,
+  backUp, type DebugGlobal, deleteHeldShards, generateTree, heldShardCount, heldShards, invitePartner, ownerWithPartners, restoreAndSave, restoreOnNewDevice, type TreeSpec, waitForLinkedHolders, waitForSnapshots, zipHashes,
 } from './helpers/backup.ts';
-import { restoreIdentity } from './helpers/onboarding.ts';
 import { openPartners } from './helpers/partners.ts';
 
 const TREE: TreeSpec[] = [
@@ -97,9 +95,7 @@ test('a partner that lost its shards is caught by an audit and its shards move t
   // The owner's device is gone and Cleo is offline: a fresh device restores from the phrase.
   await owner.context.close();
   await cleo.context.close();
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  const [found] = await waitForSnapshots(device.page);
+  const [found] = await restoreOnNewDevice(device.page, phrase);
   expect(found).toBe(repaired);
   expect(await device.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.seq)).toBe(2);
   const expected = { ...hashes, 'empty folder': '' };

@@ -7,8 +7,9 @@
  * replicates (k = 1), so a second, smaller tree restores with two of the three offline.
  */
 import { expect, test } from './fixtures.ts';
-import { backUp, fileHash, generateTree, ownerWithPartners, restoreAndSave, servedByName, waitForBackupServices, waitForSnapshots, zipHashes, type DebugGlobal, type TreeSpec } from './helpers/backup.ts';
-import { restoreIdentity } from './helpers/onboarding.ts';
+import {
+  backUp, type DebugGlobal, fileHash, generateTree, ownerWithPartners, restoreAndSave, restoreOnNewDevice, servedByName, type TreeSpec, zipHashes,
+} from './helpers/backup.ts';
 
 const BIG = 128 * 1024 * 1024;
 
@@ -36,9 +37,7 @@ test('a tree of 300+ files with a 128 MiB file restores on a new device with one
   await partners[2]!.context.close();
 
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  const [snapshot] = await waitForSnapshots(device.page);
+  const [snapshot] = await restoreOnNewDevice(device.page, phrase);
   expect(snapshot).toBe(backup.snapshotId);
 
   // One small file: only the packs holding its chunks are fetched.
@@ -93,9 +92,7 @@ test('with k = 1 over three partners, a new device restores everything with two 
   await partners[2]!.context.close();
 
   const [device] = await openPeers(1);
-  await restoreIdentity(device.page, phrase, 'Olivia');
-  await waitForBackupServices(device.page);
-  const [snapshot] = await waitForSnapshots(device.page);
+  const [snapshot] = await restoreOnNewDevice(device.page, phrase);
   expect(snapshot).toBe(backup.snapshotId);
   const all = await restoreAndSave(device.page, snapshot!, []);
   expect(await zipHashes(all.path)).toEqual({ ...hashes, 'an empty folder': '' });

@@ -9,7 +9,7 @@ import { expect, type Page } from '@playwright/test';
 import type { Runtime } from '../../src/app/runtime.svelte.ts';
 import { readZip } from '../../src/core/backup/zip.ts';
 import type { Peer } from '../fixtures.ts';
-import { createIdentity } from './onboarding.ts';
+import { createIdentity, restoreIdentity } from './onboarding.ts';
 import { makeInvite } from './partners.ts';
 
 /** What tests reach through `globalThis.backpactDebug`. */
@@ -144,6 +144,16 @@ export async function fileHash(path: string): Promise<string> {
 export async function waitForSnapshots(page: Page, n = 1): Promise<string[]> {
   await page.waitForFunction((count) => ((globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup?.index.snapshots.length ?? 0) >= count, n, { timeout: 60_000 });
   return page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.index.snapshots.map((s) => s.id));
+}
+
+/**
+ * A fresh device (`page`) takes on the identity of `phrase` as "Olivia", and waits until its
+ * backup services found at least `n` snapshots at the partners; resolves their ids, newest first.
+ */
+export async function restoreOnNewDevice(page: Page, phrase: string[], n = 1): Promise<string[]> {
+  await restoreIdentity(page, phrase, 'Olivia');
+  await waitForBackupServices(page);
+  return waitForSnapshots(page, n);
 }
 
 /** Restores `paths` of `snapshotId` (everything when empty) and saves it; resolves the download's path and name. */
