@@ -34,8 +34,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, type MessagePort } from 'node:worker_threads';
 import { expose, type Endpoint } from 'comlink';
 import { deriveUserKeys } from '../src/core/keys/derive.ts';
+import { BufferPool } from '../src/core/pack/buffers.ts';
 import { ChunkStage, encodeStream, PackEncoder } from '../src/core/pipeline/index.ts';
-import { PoolBackup } from '../src/workers/backup.ts';
+import { StreamingEncoder } from '../src/workers/backup.ts';
 import { createPipelineApi } from '../src/workers/pipeline-api.ts';
 import { WorkerPool, type WorkerLike } from '../src/workers/pool.ts';
 import { emit, measureMBps, xorBaseline, type BenchLine } from './lib.ts';
@@ -92,9 +93,15 @@ function nodeEndpoint(port: Worker | MessagePort): Endpoint {
 async function oneCore(data: Uint8Array, merkle: boolean): Promise<number> {
   return measureMBps(async () => {
     const stage = await ChunkStage.create(keys);
-    const encoder = await PackEncoder.create(keys, { ...options, merkleRoots: merkle });
-    const r = await encodeStream(pieces(data), stage, encoder);
-    if (r.size !== SIZE) throw new Error('pipeline lost bytes');
+    // As in the app, each pack is handed on as soon as it is coded and its buffer is reused once
+    // it has been placed (here: counted), from a pool that starts empty with each backup.
+    const encoder = await PackEncoder.create(keys, { ...options, merkleRoots: merkle }, new BufferPool());
+    let shardBytes = 0;
+    const r = await encodeStream(pieces(data), stage, encoder, true, (pack) => {
+      for (const s of pack.shards) shardBytes += s.length;
+      encoder.release(pack);
+    });
+    if (r.size !== SIZE || shardBytes < SIZE * 1.5) throw new Error('pipeline lost bytes');
   }, SIZE, { warmup: 2, minIterations: 4 });
 }
 
@@ -108,11 +115,17 @@ async function pooled(data: Uint8Array, workers: number, merkle: boolean): Promi
   const pool = new WorkerPool(workers, factory);
   try {
     return await measureMBps(async () => {
-      // The chunker hands out copies, so transferring chunks never detaches `data` itself.
-      const backup = await PoolBackup.start(pool, keys, { ...options, merkleRoots: merkle });
+      // The chunker hands out copies, so transferring chunks never detaches `data` itself. As in
+      // the app, each pack is handed on as soon as it is coded and, once placed (here: counted),
+      // its buffer goes back to the worker that coded it.
+      let shardBytes = 0;
+      const backup: StreamingEncoder = await StreamingEncoder.start(pool, keys, { ...options, merkleRoots: merkle }, [], (pack) => {
+        for (const s of pack.shards) shardBytes += s.length;
+        backup.release(pack);
+      });
       const f = await backup.addFile(pieces(data));
       await backup.finish();
-      if (f.size !== SIZE) throw new Error('pool lost bytes');
+      if (f.size !== SIZE || shardBytes < SIZE * 1.5) throw new Error('pool lost bytes');
     }, SIZE, { warmup: 2, minIterations: 4 });
   } finally {
     pool.close();

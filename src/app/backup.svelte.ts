@@ -25,7 +25,7 @@ import { stripePack, stripeRoots } from '../core/pack/shards.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { BackpactDB } from '../store/db.ts';
 import type { BackupPartners } from './backup-partners.ts';
-import { StreamingEncoder } from './backup-encoder.ts';
+import { StreamingEncoder } from '../workers/backup.ts';
 import { StripeUploader } from './backup-upload.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { OutboxService } from './outbox.ts';
@@ -192,8 +192,12 @@ export class BackupService {
       await up.resume(known.journal);
       const assembler = new SnapshotAssembler(known.index);
       const keys = { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey, shardNameKey: this.me.keys.shardNameKey };
-      const enc = await StreamingEncoder.start(this.pool(), keys, { dataCount: plan.k, parityCount: plan.m }, known.chunkIds, (pack) =>
-        up.accept(pack, pack.entries, (placement) => assembler.addPack(placement, pack.entries)),
+      const enc: StreamingEncoder = await StreamingEncoder.start(this.pool(), keys, { dataCount: plan.k, parityCount: plan.m }, known.chunkIds, (pack) =>
+        up.accept(pack, pack.entries, (placement) => {
+          assembler.addPack(placement, pack.entries);
+          // Placed: every shard is acknowledged or in the outbox, so its worker may reuse the buffer.
+          enc.release(pack);
+        }),
       );
       encoder = enc;
 

@@ -6,7 +6,8 @@
  */
 import type { ChunkId } from '../core/ids.ts';
 import { deriveUserKeys } from '../core/keys/derive.ts';
-import { PoolBackup } from '../workers/backup.ts';
+import { StreamingEncoder } from '../workers/backup.ts';
+import type { EncodedPack } from '../core/pipeline/index.ts';
 import { defaultPoolSize, WorkerPool } from '../workers/pool.ts';
 import { assembleFile, decodePacks, startRestore } from '../workers/restore.ts';
 
@@ -62,9 +63,10 @@ async function encodeDecodeRoundTrip(sizeBytes = 64 * 1024 * 1024, dataCount = 4
   const pool = new WorkerPool(poolSize);
   try {
     const t0 = performance.now();
-    const backup = await PoolBackup.start(pool, keys, { dataCount, parityCount });
+    const packs: EncodedPack[] = [];
+    const backup = await StreamingEncoder.start(pool, keys, { dataCount, parityCount }, [], (p) => void packs.push(p));
     const encoded = await backup.addFile(new Blob([file]));
-    const packs = await backup.finish();
+    await backup.finish();
     const encodeMs = performance.now() - t0;
 
     // Lose m shards of every pack, rotating which, so data and parity shards both go missing.

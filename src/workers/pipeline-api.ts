@@ -7,6 +7,7 @@
 import { transfer } from 'comlink';
 import { crc32 } from '../core/backup/zip.ts';
 import { merkleRoot } from '../core/merkle/index.ts';
+import { BufferPool } from '../core/pack/buffers.ts';
 import { PackDecoder, PackEncoder, type EncodedPack } from '../core/pipeline/index.ts';
 import { buffersOf, type PipelineWorkerApi } from './protocol.ts';
 
@@ -31,8 +32,13 @@ export function createPipelineApi(): PipelineWorkerApi {
   return {
     initEncoder(keys, options) {
       return serial(async () => {
-        encoder = await PackEncoder.create(keys, options);
+        // A pool per backup: a few pack buffers circulate between this worker and the page.
+        encoder = await PackEncoder.create(keys, options, new BufferPool());
       });
+    },
+
+    async recycle(buffers) {
+      for (const b of buffers) encoder?.release(b);
     },
 
     addChunks(chunks) {

@@ -36,6 +36,11 @@ export interface PipelineWorkerApi {
   addChunks(chunks: ChunkJob[]): Promise<EncodedPack[]>;
   /** Closes the open pack, if any. */
   flush(): Promise<EncodedPack | null>;
+  /**
+   * Gives pack buffers back (transferred) for the encoder to reuse, once every shard they hold has
+   * been placed (sent and acknowledged, or stored) or dropped.
+   */
+  recycle(buffers: ArrayBuffer[]): Promise<void>;
   /** Sets up decoding with the user's keys. */
   initDecoder(keys: { dataKey: Uint8Array; dedupKey: Uint8Array }): Promise<void>;
   /** Rebuilds one pack from its shards and decrypts (and verifies) the requested chunks. */

@@ -10,7 +10,8 @@ import { bytesEqual } from '../core/encoding/bytes.ts';
 import { NotEnoughShardsError } from '../core/errors.ts';
 import type { ChunkId } from '../core/ids.ts';
 import { deriveUserKeys } from '../core/keys/derive.ts';
-import { PoolBackup } from './backup.ts';
+import type { EncodedPack } from '../core/pipeline/index.ts';
+import { StreamingEncoder } from './backup.ts';
 import { createPipelineApi } from './pipeline-api.ts';
 import { WorkerPool, type WorkerLike } from './pool.ts';
 import { assembleFile, decodePacks, startRestore } from './restore.ts';
@@ -49,10 +50,11 @@ describe('worker pool', () => {
     const pool = new WorkerPool(2, inProcessWorker);
     try {
       const files = [prng(20 * 1024 * 1024 + 5, 11), prng(3 * 1024 * 1024, 12)];
-      const backup = await PoolBackup.start(pool, KEYS, { dataCount: 3, parityCount: 2, packTargetBytes: 4 * 1024 * 1024 });
+      const packs: EncodedPack[] = [];
+      const backup = await StreamingEncoder.start(pool, KEYS, { dataCount: 3, parityCount: 2, packTargetBytes: 4 * 1024 * 1024 }, [], (p) => void packs.push(p));
       const results = [];
       for (const f of files) results.push(await backup.addFile(pieces(f, 300_000)));
-      const packs = await backup.finish();
+      await backup.finish();
       expect(packs.length).toBeGreaterThanOrEqual(5);
       const stored = packs.flatMap((p) => p.entries.map((e) => e.id));
       expect(new Set(stored).size).toBe(stored.length);
@@ -74,12 +76,47 @@ describe('worker pool', () => {
     }
   });
 
+  it('takes released pack buffers back into the workers and keeps coding correct packs in them', async () => {
+    const pool = new WorkerPool(2, inProcessWorker);
+    try {
+      const file = prng(24 * 1024 * 1024 + 17, 14);
+      const copies: EncodedPack[] = [];
+      let seen = 0;
+      const backup: StreamingEncoder = await StreamingEncoder.start(pool, KEYS, { dataCount: 2, parityCount: 1, packTargetBytes: 2 * 1024 * 1024 }, [], (p) => {
+        seen++;
+        copies.push({ ...p, shards: p.shards.map((s) => s.slice()) });
+        backup.release(p);
+        // Transferred back to its worker: nothing of it is readable here any more.
+        expect(p.shards.every((s) => s.length === 0)).toBe(true);
+      });
+      const info = await backup.addFile(pieces(file, 1024 * 1024));
+      await backup.finish();
+      expect(seen).toBeGreaterThan(8);
+
+      await startRestore(pool, KEYS);
+      const chunks = new Map<ChunkId, Uint8Array>();
+      const jobs = copies.map((p, i) => ({
+        shards: p.shards.map((s, j) => (j === i % 3 ? null : s)),
+        ref: { packId: p.packId, length: p.length, dataCount: p.dataCount, merkleRoots: p.merkleRoots },
+        chunkIds: [] as ChunkId[],
+      }));
+      await decodePacks(pool, jobs, (d) => {
+        for (const c of d.chunks) chunks.set(c.id, c.data);
+      });
+      expect(bytesEqual(assembleFile(info.chunks, chunks, info.size), file)).toBe(true);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('reports a pack that cannot be rebuilt with a typed error', async () => {
     const pool = new WorkerPool(1, inProcessWorker);
     try {
-      const backup = await PoolBackup.start(pool, KEYS, { dataCount: 2, parityCount: 1 });
+      const packs: EncodedPack[] = [];
+      const backup = await StreamingEncoder.start(pool, KEYS, { dataCount: 2, parityCount: 1 }, [], (p) => void packs.push(p));
       await backup.addFile([prng(100_000, 13)]);
-      const [pack] = await backup.finish();
+      await backup.finish();
+      const [pack] = packs;
       await startRestore(pool, KEYS);
       const job = { shards: [pack!.shards[0]!, null, null], ref: { packId: pack!.packId, length: pack!.length, dataCount: 2 }, chunkIds: [] as ChunkId[] };
       await expect(decodePacks(pool, [job], () => undefined)).rejects.toMatchObject({ name: NotEnoughShardsError.name });

@@ -34,6 +34,7 @@ import type { SealedChunk } from '../crypto/chunk.ts';
 import { taggedHash, taggedHashLarge } from '../crypto/hash.ts';
 import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId, PackId } from '../ids.ts';
+import type { BufferPool } from './buffers.ts';
 
 /** Tag of the whole-bytes id: version-1 packs and other striped objects (FORMAT). */
 export const PACK_ID_TAG = 'backpact/v1/pack-id';
@@ -135,13 +136,19 @@ export interface PackWriterOptions extends PackBuilderOptions {
    * place and the parity shards follow it in the same buffer.
    */
   room?: (packLength: number) => number;
+  /**
+   * Where pack buffers come from and where a buffer outgrown by a short pack goes back (default:
+   * fresh buffers). Reused buffers hold old bytes; see `./buffers.ts`.
+   */
+  buffers?: BufferPool;
 }
 
 /** A pack closed by {@link PackWriter.close}. */
 export interface WrittenPack {
   /**
-   * The pack's buffer: the pack at {@link PACK_BUFFER_OFFSET}, then zeros up to at least
-   * `room(length)` bytes past that offset. The bytes before the offset are not part of the pack.
+   * The pack's buffer: the pack at {@link PACK_BUFFER_OFFSET}, then at least `room(length)`
+   * bytes past that offset, zeroed only if the buffer is fresh (a pooled one holds old bytes: the
+   * encoder zeroes the padding it codes). The bytes before the offset are not part of the pack.
    */
   readonly buffer: Uint8Array;
   /** The pack (a view of `buffer`). */
@@ -201,7 +208,8 @@ export class PackWriter {
     if (idBytes.length !== 32) throw new InvalidArgumentError('chunk ids are 32 bytes');
     if (!this.buffer) {
       const longest = Math.max(this.target, packSize(envelopeLength, 1));
-      this.buffer = new Uint8Array(PACK_BUFFER_OFFSET + Math.max(longest, this.room(longest)));
+      const bytes = PACK_BUFFER_OFFSET + Math.max(longest, this.room(longest));
+      this.buffer = this.options.buffers?.take(bytes) ?? new Uint8Array(bytes);
     }
     const offset = 1 + this.blobBytes;
     this.entries.push({ id, offset, length: envelopeLength, plaintextLength });
@@ -232,6 +240,7 @@ export class PackWriter {
     if (needed <= buffer.length >> 1) {
       const exact = new Uint8Array(needed);
       exact.set(buffer.subarray(0, PACK_BUFFER_OFFSET + 1 + blobBytes));
+      this.options.buffers?.give(buffer.buffer);
       buffer = exact;
     }
     const headerPlain = new Uint8Array(4 + entries.length * ENTRY_BYTES);

@@ -30,6 +30,7 @@ import { toHex } from '../encoding/bytes.ts';
 import type { ChunkId, PackId, ShardId } from '../ids.ts';
 import { deriveDataSubkey } from '../keys/derive.ts';
 import { merkleRoot } from '../merkle/index.ts';
+import type { BufferPool } from '../pack/buffers.ts';
 import { PACK_BUFFER_OFFSET, PackWriter, type PackEntry, type WrittenPack } from '../pack/pack.ts';
 import { codeInPlace, shardIds, shardLengthFor } from '../pack/shards.ts';
 import { checkCodeParameters } from '../erasure/matrix.ts';
@@ -174,10 +175,14 @@ export class PackEncoder {
     private readonly k: number,
     private readonly m: number,
     private readonly withRoots: boolean,
+    private readonly buffers: BufferPool | null,
   ) {}
 
-  /** Creates an encoder; throws `CodeParametersError` for invalid k, m. */
-  static async create(keys: EncoderKeys, options: PackEncoderOptions): Promise<PackEncoder> {
+  /**
+   * Creates an encoder; throws `CodeParametersError` for invalid k, m. With `buffers`, pack
+   * buffers come from that pool and {@link release} gives them back (see `pack/buffers.ts`).
+   */
+  static async create(keys: EncoderKeys, options: PackEncoderOptions, buffers?: BufferPool): Promise<PackEncoder> {
     const k = options.dataCount;
     const m = options.parityCount;
     checkCodeParameters(k, m);
@@ -186,8 +191,19 @@ export class PackEncoder {
       ...(options.packTargetBytes !== undefined ? { targetBytes: options.packTargetBytes } : {}),
       // Room for every shard after the pack: data shards are the padded pack, parity follows.
       room: (length) => shardLengthFor(length, k) * (k + m),
+      ...(buffers ? { buffers } : {}),
     });
-    return new PackEncoder(await ChunkCipher.create(keys), writer, keys.shardNameKey.slice(), k, m, options.merkleRoots ?? true);
+    return new PackEncoder(await ChunkCipher.create(keys), writer, keys.shardNameKey.slice(), k, m, options.merkleRoots ?? true, buffers ?? null);
+  }
+
+  /**
+   * Gives a pack's buffer back to the encoder's pool for a later pack, once nothing reads its
+   * shards any more (all placed or dropped). A no-op without a pool. Takes the pack or its
+   * buffer (e.g. transferred back from the thread that placed it).
+   */
+  release(pack: EncodedPack | ArrayBufferLike): void {
+    const buffer = 'shards' in pack ? pack.shards[0]?.buffer : pack;
+    if (buffer) this.buffers?.give(buffer);
   }
 
   /** Seals one chunk (its id already computed by {@link ChunkStage}) and packs it. */
@@ -289,13 +305,20 @@ export interface EncodedFile {
 /**
  * Encodes one file in the calling thread: `pieces` are its bytes in order (any sizes; each is read
  * before the next is asked for and not kept). The open pack is flushed at the end when `flush` is
- * true (the default), so all its chunks are in `packs`.
+ * true (the default), so all its chunks are in `packs`. With `onPack`, each pack is handed to it
+ * as soon as it is coded (in order, each awaited before the next) instead of being collected in
+ * `packs`: a consumer that places packs as they come can `release` them for reuse.
  */
 export async function encodeStream(
   pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, stage: ChunkStage, encoder: PackEncoder, flush = true,
+  onPack?: (pack: EncodedPack) => void | Promise<void>,
 ): Promise<EncodedFile> {
   const chunks: ChunkId[] = [];
-  const coded: Promise<EncodedPack>[] = [];
+  const coded: Promise<EncodedPack | null>[] = [];
+  let handed: Promise<unknown> = Promise.resolve();
+  const hand = onPack
+    ? (p: Promise<EncodedPack>): Promise<null> => (handed = Promise.all([handed, p]).then(async ([, pack]) => void (await onPack(pack)))).then(() => null)
+    : (p: Promise<EncodedPack>): Promise<EncodedPack> => p;
   let size = 0;
   // Chunks are views, valid until the next call on the stage: each is handed to the encoder
   // (which lets WebCrypto copy it) before the next piece is chunked.
@@ -305,7 +328,7 @@ export async function encodeStream(
       size += c.length;
       if (c.data) {
         const closed = await encoder.start(c.data, c.idBytes);
-        if (closed) coded.push(closed.pack);
+        if (closed) coded.push(hand(closed.pack));
       }
     }
   };
@@ -316,10 +339,11 @@ export async function encodeStream(
     // Packs that failed make the encoder throw; do not leave their promises unobserved.
     for (const p of coded) p.catch(ignore);
   }
-  const packs = await Promise.all(coded);
+  const packs = (await Promise.all(coded)).filter((p) => p !== null);
   if (flush) {
     const last = await encoder.flush();
-    if (last) packs.push(last);
+    if (last && onPack) await hand(Promise.resolve(last));
+    else if (last) packs.push(last);
   }
   return { chunks, size, packs };
 }

@@ -5,7 +5,7 @@ import type { ChunkId, PeerId } from '../ids.ts';
 import { deriveUserKeys } from '../keys/derive.ts';
 import { identityFromPrivateKey } from '../keys/identity.ts';
 import { openManifest, openRootRecord, sealManifest, sealRootRecord, type ChunkLocation, type FileEntry, type PackPlacement } from '../manifest/index.ts';
-import { joinStripe, objectId, packId, stripePack, stripeRoots } from '../pack/index.ts';
+import { BufferPool, joinStripe, objectId, PACK_BUFFER_OFFSET, packId, shardLengthFor, stripePack, stripeRoots } from '../pack/index.ts';
 import { ChunkStage, encodeStream, PackDecoder, PackEncoder, type DecodedPack, type EncodedPack } from './index.ts';
 
 const KEYS = deriveUserKeys(fromHex('5a'.repeat(64)));
@@ -129,6 +129,39 @@ describe('pipeline', () => {
     }
     expect(bytesEqual(concatBytes(...restored), data)).toBe(true);
     expect(streamed.chunks).toEqual(streamed.packs.flatMap((p) => p.entries.map((e) => e.id)));
+  });
+
+  it('reuses released pack buffers full of old bytes and still makes correct packs', async () => {
+    const options = { dataCount: 3, parityCount: 2, packTargetBytes: 1024 * 1024 };
+    const chunking = { min: 32 * 1024, avg: 128 * 1024, max: 512 * 1024 };
+    const data = prng(6 * 1024 * 1024 + 99, 31);
+    const pool = new BufferPool(2);
+    // Dirty buffers of the size the encoder asks for, as if earlier packs had used them.
+    const size = pool.take(PACK_BUFFER_OFFSET + shardLengthFor(options.packTargetBytes, 3) * 5).length;
+    for (let i = 0; i < 2; i++) pool.give(new Uint8Array(size).fill(0xa5).buffer);
+    const encoder = await PackEncoder.create(KEYS, options, pool);
+    const copies: { pack: EncodedPack; shards: Uint8Array[] }[] = [];
+    const r = await encodeStream(pieces(data, 200_000), await ChunkStage.create(KEYS, [], chunking), encoder, true, (pack) => {
+      // The padding after the pack in its last data shard is zeroed even in a reused buffer.
+      const padding = pack.shardLength * pack.dataCount - pack.length;
+      expect(pack.shards[pack.dataCount - 1]!.subarray(pack.shardLength - padding).every((b) => b === 0)).toBe(true);
+      copies.push({ pack, shards: pack.shards.map((s) => s.slice()) });
+      encoder.release(pack);
+    });
+    expect(r.packs).toEqual([]);
+    expect(copies.length).toBeGreaterThan(4);
+    expect(pool.stats.reused).toBeGreaterThanOrEqual(copies.length - 2);
+
+    const decoder = await PackDecoder.create(KEYS);
+    const restored: Uint8Array[] = [];
+    for (const [i, { pack, shards }] of copies.entries()) {
+      const some: (Uint8Array | null)[] = shards.slice();
+      some[i % 5] = null;
+      some[(i + 1) % 5] = null;
+      const opened = await decoder.openPack(some, { packId: pack.packId, length: pack.length, dataCount: 3, merkleRoots: pack.merkleRoots });
+      for (const e of pack.entries) restored.push(await decoder.chunk(opened, e.id));
+    }
+    expect(bytesEqual(concatBytes(...restored), data)).toBe(true);
   });
 
   it('rejects a malformed chunk id without disturbing the pack being filled', async () => {
