@@ -21,7 +21,7 @@ export const CORE_FORBIDDEN_PACKAGES = [
 const coreMessage = 'src/core must stay pure (Node and workers): move browser code to an adapter (src/store, src/p2p, src/workers, src/ui).';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dev-dist/', 'node_modules/', 'test-results/', 'playwright-report/', '.tmp/', 'scripts/fixtures/'] },
+  { ignores: ['dist/', 'dev-dist/', 'node_modules/', 'test-results/', 'playwright-report/', '.tmp/', '.bench-build/', 'scripts/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

@@ -30,7 +30,7 @@
  * Run: npx tsx bench/core-pipeline.bench.ts
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, type MessagePort } from 'node:worker_threads';
 import { expose, type Endpoint } from 'comlink';
 import { deriveUserKeys } from '../src/core/keys/derive.ts';
@@ -39,7 +39,7 @@ import { ChunkStage, encodeStream, PackEncoder } from '../src/core/pipeline/inde
 import { StreamingEncoder } from '../src/workers/backup.ts';
 import { createPipelineApi } from '../src/workers/pipeline-api.ts';
 import { WorkerPool, type WorkerLike } from '../src/workers/pool.ts';
-import { emit, measureMBps, xorBaseline, type BenchLine } from './lib.ts';
+import { emit, measureMBps, nodeCommand, workerBoot, xorBaseline, type BenchLine } from './lib.ts';
 
 const SIZE = 64 * 1024 * 1024;
 const HAS_TASKSET = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -107,9 +107,7 @@ async function oneCore(data: Uint8Array, merkle: boolean): Promise<number> {
 
 async function pooled(data: Uint8Array, workers: number, merkle: boolean): Promise<number> {
   const factory = (): WorkerLike => {
-    // `--import tsx` in execArgv does not reach worker threads on Node 20: register tsx inside.
-    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(self).href)}); });`;
-    const w = new Worker(boot, { eval: true });
+    const w = new Worker(workerBoot(self), { eval: true });
     return Object.assign(nodeEndpoint(w), { terminate: () => void w.terminate() });
   };
   const pool = new WorkerPool(workers, factory);
@@ -156,7 +154,7 @@ if (!isMainThread) {
         // them on its libuv pool) share that core too; the pool gets two. Without taskset (not
         // Linux) both run unpinned and the one-core figures read high.
         const cpus = m.startsWith('pool') ? '0,1' : '0';
-        const argv = [process.execPath, '--import', 'tsx', self, m];
+        const argv = nodeCommand(self, [m]);
         const [cmd, ...args] = HAS_TASKSET ? ['taskset', '-c', cpus, ...argv] : argv;
         const r = spawnSync(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
         if (r.status !== 0) process.exit(r.status ?? 1);

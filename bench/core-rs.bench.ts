@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { encode, reconstruct } from '../src/core/erasure/index.ts';
-import { emit, measureMBps, xorBaseline } from './lib.ts';
+import { emit, measureMBps, nodeCommand, xorBaseline } from './lib.ts';
 
 const SHARD = 1024 * 1024;
 
@@ -55,7 +55,8 @@ if (mode === 'encode' || mode === 'reconstruct') {
 } else {
   const self = fileURLToPath(import.meta.url);
   for (const [md, kk, mm] of [['encode', 4, 2], ['encode', 10, 4], ['reconstruct', 4, 2], ['reconstruct', 10, 4]] as const) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, md, String(kk), String(mm)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const [cmd, ...args] = nodeCommand(self, [md, String(kk), String(mm)]);
+    const r = spawnSync(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 }

@@ -4,6 +4,7 @@
  * The machines are noisy, so each result should be read against the `memcpy` and `xor-loop`
  * baselines measured in the same run (see `xorBaseline`).
  */
+import { pathToFileURL } from 'node:url';
 
 /** One benchmark result. */
 export interface BenchLine {
@@ -95,4 +96,24 @@ export async function xorBaseline(): Promise<number> {
     pairs.push([new Uint32Array(bytes / 4), src]);
   }
   return measureMBps(() => { for (const [dst, src] of pairs) xorInto(dst, src); }, bytes * pairs.length, { minMs: 500 });
+}
+
+/**
+ * The command line that runs `file` (this benchmark's own module, from `import.meta.url`) in a
+ * fresh Node process with `args`. `npm run bench` runs the core benchmarks from an esbuild bundle
+ * (`.mjs`, as the app's code ships); run directly from source (`npx tsx bench/x.bench.ts`) the
+ * child needs tsx too.
+ */
+export function nodeCommand(file: string, args: readonly string[]): string[] {
+  return [process.execPath, ...(file.endsWith('.ts') ? ['--import', 'tsx'] : []), file, ...args];
+}
+
+/**
+ * Source for an `eval` worker thread that loads `file` (see {@link nodeCommand}): a bundle is
+ * imported as it is; TypeScript source needs tsx registered inside the worker first (`--import
+ * tsx` in execArgv does not reach worker threads on Node 20).
+ */
+export function workerBoot(file: string): string {
+  const href = JSON.stringify(pathToFileURL(file).href);
+  return file.endsWith('.ts') ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${href}); });` : `import(${href});`;
 }

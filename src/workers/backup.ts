@@ -21,6 +21,12 @@ export const MAX_PENDING_PER_WORKER = 2;
 /** Plaintext bytes per batch sent to a worker: a few chunks, so messages stay few. */
 export const BATCH_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Pieces of a file chunked ahead of the one whose chunks are being handed on, their HMAC ids being
+ * computed meanwhile (WebCrypto runs them off this thread). Bounds the chunk copies held.
+ */
+export const PIECES_IDENTIFIED_AHEAD = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.AHEAD ?? 3);
+
 /** A file as the encoder reads it. */
 export type FileSource = Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
@@ -101,10 +107,20 @@ export class StreamingEncoder {
         }
       }
     };
-    for await (const piece of piecesOf(file, signal)) {
-      read += piece.length;
-      await take(await this.stage.push(piece));
-      onBytes?.(read);
+    // The ids of the last few pieces are computed (off this thread, in parallel) while the next
+    // pieces are chunked; chunks are still taken in order.
+    const identifying: Promise<FoundChunk[]>[] = [];
+    try {
+      for await (const piece of piecesOf(file, signal)) {
+        read += piece.length;
+        identifying.push(this.stage.push(piece));
+        if (identifying.length > PIECES_IDENTIFIED_AHEAD) await take(await identifying.shift()!);
+        onBytes?.(read);
+      }
+      while (identifying.length > 0) await take(await identifying.shift()!);
+    } finally {
+      // After a failure, ids still pending must not count as unhandled rejections.
+      for (const p of identifying) p.catch(() => undefined);
     }
     await take(await this.stage.endFile());
     return { chunks, size, newBytes };

@@ -76,19 +76,35 @@ export class ChunkStage {
     return new ChunkStage(await ChunkCipher.create(keys), options, known);
   }
 
-  private async identify(chunks: Uint8Array[]): Promise<FoundChunk[]> {
-    // Every HMAC is started before any is awaited: WebCrypto runs them off this thread, together.
-    const ids = await Promise.all(chunks.map((c) => this.cipher.idBytes(c)));
-    return chunks.map((data, i) => {
-      const idBytes = ids[i]!;
-      const id = toHex(idBytes) as ChunkId;
-      const isNew = !this.seen.has(id);
-      if (isNew) this.seen.add(id);
-      return { id, idBytes, data: isNew ? data : null, length: data.length };
-    });
+  /** The latest identification; each one settles after the one before it. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Ids of `chunks`. Every HMAC is started at once (WebCrypto runs them off this thread, together),
+   * so a caller may chunk its next piece while these are computed; results are applied to the
+   * dedup set strictly in call order, so the first occurrence of a repeated chunk is the new one
+   * however the HMACs finish.
+   */
+  private identify(chunks: Uint8Array[]): Promise<FoundChunk[]> {
+    const ids = Promise.all(chunks.map((c) => this.cipher.idBytes(c)));
+    const found = Promise.all([ids, this.tail]).then(([idList]) =>
+      chunks.map((data, i): FoundChunk => {
+        const idBytes = idList[i]!;
+        const id = toHex(idBytes) as ChunkId;
+        const isNew = !this.seen.has(id);
+        if (isNew) this.seen.add(id);
+        return { id, idBytes, data: isNew ? data : null, length: data.length };
+      }),
+    );
+    this.tail = found.catch(() => undefined);
+    return found;
   }
 
-  /** Feeds the next bytes of the current file; resolves the chunks they completed. */
+  /**
+   * Feeds the next bytes of the current file; resolves the chunks they completed (copies, the
+   * caller's to keep). The next piece may be pushed before this resolves: chunking it then
+   * overlaps this piece's HMACs.
+   */
   push(piece: Uint8Array): Promise<FoundChunk[]> {
     return this.identify(this.chunker.push(piece));
   }
