@@ -32,8 +32,11 @@ export interface PackChunks {
 export interface PipelineWorkerApi {
   /** Sets up encoding with the user's keys and code parameters (replaces any previous setup). */
   initEncoder(keys: EncoderKeys, options: PackEncoderOptions): Promise<void>;
-  /** Seals and packs chunks; resolves the packs this closed, coded into shards. */
-  addChunks(chunks: ChunkJob[]): Promise<EncodedPack[]>;
+  /**
+   * Seals and packs chunks; resolves the packs this closed, coded into shards, and the chunks'
+   * buffers, transferred back for reuse (their bytes are no longer needed once sealed).
+   */
+  addChunks(chunks: ChunkJob[]): Promise<{ packs: EncodedPack[]; spent: ArrayBuffer[] }>;
   /** Closes the open pack, if any. */
   flush(): Promise<EncodedPack | null>;
   /**
