@@ -1,6 +1,5 @@
 /**
- * The backup pipeline, MB/s of file bytes, 64 MiB of pseudo-random data (`BENCH_PIPELINE_MIB`
- * changes the size):
+ * The backup pipeline, MB/s of file bytes, 64 MiB of pseudo-random data:
  * - `pipeline`: file → shards in one thread: FastCDC chunking, HMAC chunk ids, per-chunk AES-256-GCM,
  *   packs (8 MiB target), Reed-Solomon (4, 2). Extra `withMerkleMBps`: the same plus each shard's
  *   Merkle root, i.e. everything a backup computes (measured in its own process).
@@ -23,13 +22,9 @@
  *   the xor-loop baseline measured in each child.
  * - not measured: reading the file (it is in memory, fed in 1 MiB pieces) and placing shards.
  * - each timed iteration is a complete fresh backup of the same 64 MiB pseudo-random file: a new
- *   `ChunkStage` and encoder(s) with empty buffer pools, real chunking, ids, encryption, packing,
- *   coding (and Merkle roots where said). As in the app, each pack is handed on as soon as it is
- *   coded and, once "placed" (here: its shards counted), its buffer goes back to the encoder that
- *   made it (`release`); chunk buffers come back from the workers once sealed. Nothing is cached
- *   across iterations except compiled code and the erasure program (as in a long-running app).
- * - `npm run bench` runs this file from an esbuild bundle (`scripts/bench.mjs`), as the app's code
- *   ships; under tsx (the `Run:` line below) the loader's own heap makes V8 collect far more often.
+ *   `ChunkStage` and encoder(s), real chunking, ids, encryption, packing, coding (and Merkle roots
+ *   where said), every pack's shards kept until the iteration ends; nothing is cached across
+ *   iterations except compiled code and the erasure program (as in a long-running app).
  * In Chromium, WebCrypto runs on the calling thread (measured in Chromium 156), so there the same
  * work is spread over the page and the workers the same way, but without overlap inside a thread.
  * Run: npx tsx bench/core-pipeline.bench.ts
@@ -46,7 +41,7 @@ import { createPipelineApi } from '../src/workers/pipeline-api.ts';
 import { WorkerPool, type WorkerLike } from '../src/workers/pool.ts';
 import { emit, measureMBps, nodeCommand, workerBoot, xorBaseline, type BenchLine } from './lib.ts';
 
-const SIZE = Number(process.env.BENCH_PIPELINE_MIB ?? 64) * 1024 * 1024;
+const SIZE = 64 * 1024 * 1024;
 const HAS_TASKSET = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const PIECE = 1024 * 1024;
 const self = fileURLToPath(import.meta.url);

@@ -12,7 +12,6 @@
  */
 import { transfer } from 'comlink';
 import type { ChunkId } from '../core/ids.ts';
-import { BufferPool } from '../core/pack/buffers.ts';
 import { ChunkStage, type EncodedPack, type EncoderKeys, type FoundChunk, type PackEncoderOptions } from '../core/pipeline/index.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { buffersOf, type ChunkJob } from './protocol.ts';
@@ -21,17 +20,12 @@ import { buffersOf, type ChunkJob } from './protocol.ts';
 export const MAX_PENDING_PER_WORKER = 2;
 /** Plaintext bytes per batch sent to a worker: a few chunks, so messages stay few. */
 export const BATCH_BYTES = 4 * 1024 * 1024;
-/**
- * Free chunk buffers kept for reuse: about as many chunks as can be in flight (pieces identified
- * ahead, the batch being filled, and the pending batches).
- */
-export const CHUNK_BUFFERS = 24;
 
 /**
  * Pieces of a file chunked ahead of the one whose chunks are being handed on, their HMAC ids being
  * computed meanwhile (WebCrypto runs them off this thread). Bounds the chunk copies held.
  */
-export const PIECES_IDENTIFIED_AHEAD = 3;
+export const PIECES_IDENTIFIED_AHEAD = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.AHEAD ?? 3);
 
 /** A file as the encoder reads it. */
 export type FileSource = Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -84,8 +78,6 @@ export class StreamingEncoder {
     private readonly pool: WorkerPool,
     private readonly stage: ChunkStage,
     private readonly onPack: (pack: EncodedPack) => void | Promise<void>,
-    /** Buffers of chunk copies, back from the workers once sealed. */
-    private readonly copies: BufferPool,
   ) {}
 
   /**
@@ -96,8 +88,7 @@ export class StreamingEncoder {
     pool: WorkerPool, keys: EncoderKeys, options: PackEncoderOptions, known: Iterable<ChunkId>, onPack: (pack: EncodedPack) => void | Promise<void>,
   ): Promise<StreamingEncoder> {
     await pool.all((api) => api.initEncoder(keys, options));
-    const copies = new BufferPool(CHUNK_BUFFERS);
-    return new StreamingEncoder(pool, await ChunkStage.create(keys, known, undefined, copies), onPack, copies);
+    return new StreamingEncoder(pool, await ChunkStage.create(keys, known), onPack);
   }
 
   /** Chunks one file; `onBytes` gets the count of bytes read so far in it. */
@@ -161,8 +152,7 @@ export class StreamingEncoder {
     const worker = this.pool.leastBusy();
     const p = this.pool
       .run(worker, (api) => api.addChunks(transfer(jobs, buffersOf(jobs.map((j) => j.data)))))
-      .then(async ({ packs, spent }) => {
-        for (const b of spent) this.copies.give(b);
+      .then(async (packs) => {
         for (const pack of packs) await this.handOn(pack, worker);
       })
       .catch((error: unknown) => void (this.failure ??= { error }));

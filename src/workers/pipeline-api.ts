@@ -44,9 +44,7 @@ export function createPipelineApi(): PipelineWorkerApi {
     addChunks(chunks) {
       return serial(async () => {
         const packs: EncodedPack[] = await need(encoder, 'initEncoder').addBatch(chunks);
-        // Every chunk is sealed (WebCrypto copied it when called): its buffer can go back.
-        const spent = buffersOf(chunks.map((c) => c.data));
-        return transfer({ packs, spent }, [...buffersOf(packs.flatMap((p) => p.shards)), ...spent]);
+        return transfer(packs, buffersOf(packs.flatMap((p) => p.shards)));
       });
     },
 

@@ -32,11 +32,8 @@ export interface PackChunks {
 export interface PipelineWorkerApi {
   /** Sets up encoding with the user's keys and code parameters (replaces any previous setup). */
   initEncoder(keys: EncoderKeys, options: PackEncoderOptions): Promise<void>;
-  /**
-   * Seals and packs chunks; resolves the packs this closed, coded into shards, and the chunks'
-   * buffers, transferred back for reuse (their bytes are no longer needed once sealed).
-   */
-  addChunks(chunks: ChunkJob[]): Promise<{ packs: EncodedPack[]; spent: ArrayBuffer[] }>;
+  /** Seals and packs chunks; resolves the packs this closed, coded into shards. */
+  addChunks(chunks: ChunkJob[]): Promise<EncodedPack[]>;
   /** Closes the open pack, if any. */
   flush(): Promise<EncodedPack | null>;
   /**

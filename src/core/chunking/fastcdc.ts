@@ -128,12 +128,7 @@ export class Chunker {
   private fp = 0;
   private finished = false;
 
-  /**
-   * `allocate` makes the arrays {@link push} and {@link finish} copy chunks into (default: new
-   * zeroed arrays), e.g. views of recycled buffers (`BufferPool.take`); it must return exactly
-   * `length` bytes the chunker may overwrite.
-   */
-  constructor(options: ChunkerOptions = {}, private readonly allocate: (length: number) => Uint8Array = (n) => new Uint8Array(n)) {
+  constructor(options: ChunkerOptions = {}) {
     this.min = options.min ?? CHUNK_MIN_BYTES;
     this.avg = options.avg ?? CHUNK_AVG_BYTES;
     this.max = options.max ?? CHUNK_MAX_BYTES;
@@ -205,7 +200,7 @@ export class Chunker {
       if (cut || pos === this.max) {
         // A chunk wholly inside this piece is copied once (or not at all), straight from the piece.
         if (held === 0) {
-          out.push(borrow ? piece.subarray(start, off) : this.copy(piece.subarray(start, off)));
+          out.push(borrow ? piece.subarray(start, off) : piece.slice(start, off));
         } else {
           this.buffer.set(piece.subarray(start, off), held);
           if (borrow) {
@@ -215,7 +210,7 @@ export class Chunker {
             this.spare = this.buffer;
             this.buffer = next;
           } else {
-            out.push(this.copy(this.buffer.subarray(0, pos)));
+            out.push(this.buffer.slice(0, pos));
           }
         }
         this.length = 0;
@@ -226,13 +221,6 @@ export class Chunker {
         this.fp = fp;
       }
     }
-    return out;
-  }
-
-  private copy(bytes: Uint8Array): Uint8Array {
-    const out = this.allocate(bytes.length);
-    if (out.length !== bytes.length) throw new InvalidArgumentError('the allocator returned an array of the wrong length');
-    out.set(bytes);
     return out;
   }
 
@@ -262,7 +250,7 @@ export class Chunker {
     if (this.finished) return [];
     this.finished = true;
     if (this.length === 0) return [];
-    const last = borrow ? this.buffer.subarray(0, this.length) : this.copy(this.buffer.subarray(0, this.length));
+    const last = borrow ? this.buffer.subarray(0, this.length) : this.buffer.slice(0, this.length);
     this.length = 0;
     return [last];
   }

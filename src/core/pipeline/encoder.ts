@@ -63,22 +63,17 @@ export class ChunkStage {
     private readonly cipher: ChunkCipher,
     options: ChunkerOptions | undefined,
     known: Iterable<string>,
-    private readonly copies: BufferPool | undefined,
   ) {
-    this.chunker = new Chunker(options, copies ? (n) => copies.take(n) : undefined);
+    this.chunker = new Chunker(options);
     this.seen = new Set(known);
   }
 
   /**
    * Creates a stage. `known` lists chunk ids already stored (e.g. by earlier snapshots), which are
-   * then reported with `data: null`. With `copies`, the chunks {@link push} returns are views of
-   * buffers from that pool (give them back once used, e.g. once encrypted: WebCrypto copies what
-   * it reads when called).
+   * then reported with `data: null`.
    */
-  static async create(
-    keys: Pick<EncoderKeys, 'dataKey' | 'dedupKey'>, known: Iterable<ChunkId> = [], options?: ChunkerOptions, copies?: BufferPool,
-  ): Promise<ChunkStage> {
-    return new ChunkStage(await ChunkCipher.create(keys), options, known, copies);
+  static async create(keys: Pick<EncoderKeys, 'dataKey' | 'dedupKey'>, known: Iterable<ChunkId> = [], options?: ChunkerOptions): Promise<ChunkStage> {
+    return new ChunkStage(await ChunkCipher.create(keys), options, known);
   }
 
   /** The latest identification; each one settles after the one before it. */
@@ -90,7 +85,7 @@ export class ChunkStage {
    * dedup set strictly in call order, so the first occurrence of a repeated chunk is the new one
    * however the HMACs finish.
    */
-  private identify(chunks: Uint8Array[], owned: boolean): Promise<FoundChunk[]> {
+  private identify(chunks: Uint8Array[]): Promise<FoundChunk[]> {
     const ids = Promise.all(chunks.map((c) => this.cipher.idBytes(c)));
     const found = Promise.all([ids, this.tail]).then(([idList]) =>
       chunks.map((data, i): FoundChunk => {
@@ -98,8 +93,6 @@ export class ChunkStage {
         const id = toHex(idBytes) as ChunkId;
         const isNew = !this.seen.has(id);
         if (isNew) this.seen.add(id);
-        // A copy of a chunk already stored is not needed: its buffer is free again.
-        else if (owned) this.copies?.give(data.buffer);
         return { id, idBytes, data: isNew ? data : null, length: data.length };
       }),
     );
@@ -113,7 +106,7 @@ export class ChunkStage {
    * overlaps this piece's HMACs.
    */
   push(piece: Uint8Array): Promise<FoundChunk[]> {
-    return this.identify(this.chunker.push(piece), true);
+    return this.identify(this.chunker.push(piece));
   }
 
   /**
@@ -122,21 +115,21 @@ export class ChunkStage {
    * that consume chunks at once, like {@link encodeStream}; others want {@link push}.
    */
   pushViews(piece: Uint8Array): Promise<FoundChunk[]> {
-    return this.identify(this.chunker.pushViews(piece), false);
+    return this.identify(this.chunker.pushViews(piece));
   }
 
   /** Ends the current file (its last chunk is returned) and gets ready for the next one. */
   endFile(): Promise<FoundChunk[]> {
     const last = this.chunker.finish();
     this.chunker.reset();
-    return this.identify(last, true);
+    return this.identify(last);
   }
 
   /** {@link endFile} with the last chunk as a view, valid until the next call (see {@link pushViews}). */
   endFileViews(): Promise<FoundChunk[]> {
     const last = this.chunker.finishViews();
     this.chunker.reset();
-    return this.identify(last, false);
+    return this.identify(last);
   }
 }
 
