@@ -360,8 +360,25 @@ export class PruneService {
 
   async #deliverNow(holder: PeerId, link: PeerLink): Promise<void> {
     const key = QUEUE_PREFIX + holder;
-    const rec = (await this.db.get('kv', key)) as QueueRecord | undefined;
+    let rec = (await this.db.get('kv', key)) as QueueRecord | undefined;
     if (!rec) return;
+    // Deletes are checked against the root record current now, not only the one they were
+    // computed from: another device of this identity may have published a newer record (adopted
+    // here since) that still lists a forgotten snapshot, or a new snapshot that reuses its packs.
+    const referenced = await this.#referenced();
+    // A file list is with partners who are offline: nothing is deleted until it can be read.
+    if (!referenced) return;
+    if (rec.shards.some(([s]) => referenced.has(s))) {
+      const tx = this.db.transaction('kv', 'readwrite', { durability: 'strict' });
+      const cur = (await tx.store.get(key)) as QueueRecord | undefined;
+      const rest = (cur?.shards ?? []).filter(([s]) => !referenced.has(s));
+      if (rest.length === 0) await tx.store.delete(key);
+      else await tx.store.put({ holder, shards: rest } satisfies QueueRecord, key);
+      await tx.done;
+      rec = { holder, shards: rest };
+      this.#partnerEntry(holder).pendingBytes = rest.reduce((n, [, size]) => n + size, 0);
+      this.#publish();
+    }
     for (const batch of batches(rec.shards, SHARD_PAGE)) {
       await this.#sendDeletes(link, batch.map(([s]) => s));
       const tx = this.db.transaction('kv', 'readwrite', { durability: 'strict' });
@@ -376,6 +393,25 @@ export class PruneService {
       e.pendingBytes = rest.reduce((n, [, size]) => n + size, 0);
       this.#publish();
     }
+  }
+
+  /**
+   * Every shard the current root record's snapshots (file lists and the packs they name), the
+   * journal and the outbox reference; null when a file list cannot be read now (it is not on this
+   * device and too few of its holders are online).
+   */
+  async #referenced(step?: (done: number, total: number) => void): Promise<Set<ShardId> | null> {
+    const refs = this.index.refs();
+    const referenced = new Set<ShardId>();
+    for (const [i, ref] of refs.entries()) {
+      step?.(i, refs.length);
+      const m = await this.index.manifest(ref.id).catch(() => null);
+      if (!m) return null;
+      for (const p of [ref.manifest, ...m.packs]) for (const s of p.shards) referenced.add(s.id);
+    }
+    for (const j of await this.db.getAll('journal')) for (const s of j.placement.shards) referenced.add(s.id);
+    for (const [, shard] of await this.db.getAllKeys('outbox')) referenced.add(shard);
+    return referenced;
   }
 
   async #sendDeletes(link: PeerLink, shards: ShardId[]): Promise<number> {
@@ -404,17 +440,9 @@ export class PruneService {
     if (linked.length === 0) return 'Leftover pieces are cleared when a partner is online.';
     // A newer root record from another device was adopted at the start of the clean-up: its
     // snapshots are referenced too.
-    const refs = this.index.refs();
-    if (!this.index.hasRoot || refs.length === 0) return 'Leftover pieces are cleared once a backup is recorded.';
-    const referenced = new Set<ShardId>();
-    for (const [i, ref] of refs.entries()) {
-      step('Checking which pieces your backups use…', i, refs.length);
-      const m = await this.index.manifest(ref.id).catch(() => null);
-      if (!m) return 'Leftover pieces were not cleared: the list of files of one of your backups is with partners who are offline.';
-      for (const p of [ref.manifest, ...m.packs]) for (const s of p.shards) referenced.add(s.id);
-    }
-    for (const j of await this.db.getAll('journal')) for (const s of j.placement.shards) referenced.add(s.id);
-    for (const [, shard] of await this.db.getAllKeys('outbox')) referenced.add(shard);
+    if (!this.index.hasRoot || this.index.refs().length === 0) return 'Leftover pieces are cleared once a backup is recorded.';
+    const referenced = await this.#referenced((done, total) => step('Checking which pieces your backups use…', done, total));
+    if (!referenced) return 'Leftover pieces were not cleared: the list of files of one of your backups is with partners who are offline.';
     for (const [i, { peer, link }] of linked.entries()) {
       step('Clearing leftover pieces at your partners…', i, linked.length);
       try {
