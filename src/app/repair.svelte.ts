@@ -18,6 +18,7 @@
  * not sent again, and a manifest that already names the new holders is not rewritten.
  */
 import type { IDBPDatabase } from 'idb';
+import { damageVerdict, mayBeUnreliable, type DamageLogItem } from '../core/audit/damage.ts';
 import { planStripes } from '../core/backup/plan.ts';
 import type { PackId, PeerId, ShardId, SnapshotId } from '../core/ids.ts';
 import { sealManifest, type PackPlacement, type SnapshotManifest, type SnapshotRef } from '../core/manifest/index.ts';
@@ -43,6 +44,8 @@ const LAST_KEY = 'repair/last';
 const DELETE_PREFIX = 'repair/delete/';
 /** Written by holder scrub reports: `kv/damaged/<holderPeerId>` = {@link DamageReport}. */
 export const DAMAGED_PREFIX = 'damaged/';
+/** Written with every damage report received (health.svelte.ts): `kv/scrub/received/<holderPeerId>` = `[{ at, count }, …]`. */
+const DAMAGE_LOG_PREFIX = 'scrub/received/';
 /** How often an open page looks for something to repair (audits, links and start also trigger it). */
 export const REPAIR_CHECK_MS = 5 * 60_000;
 
@@ -182,13 +185,24 @@ export class RepairService {
     return this.#running;
   }
 
-  /** What is lost now: partners failing or dropped in audits or with ended agreements, and damage reports. */
-  async #lost(): Promise<{ holders: Set<PeerId>; damaged: Map<ShardId, PeerId> }> {
+  /**
+   * What is lost now: partners failing or dropped in audits or with ended agreements, and damage
+   * reports; `suspects` are holders that reported so much damage lately that, depending on how
+   * many shards they keep for us, they may count as failing too (core `damageVerdict`).
+   */
+  async #lost(): Promise<{ holders: Set<PeerId>; damaged: Map<ShardId, PeerId>; suspects: Map<PeerId, DamageLogItem[]> }> {
     const holders = new Set<PeerId>(this.partners.ended());
     for (const a of await auditSummaries(this.db)) if (a.state === 'failing' || a.state === 'dropped') holders.add(a.peerId as PeerId);
     const damaged = new Map<ShardId, PeerId>();
     for (const [peer, report] of await this.#damageReports()) for (const s of report.shards) damaged.set(s as ShardId, peer);
-    return { holders, damaged };
+    const suspects = new Map<PeerId, DamageLogItem[]>();
+    const logs = IDBKeyRange.bound(DAMAGE_LOG_PREFIX, `${DAMAGE_LOG_PREFIX}\uffff`);
+    for (const key of await this.db.getAllKeys('kv', logs)) {
+      const log = (await this.db.get('kv', key)) as DamageLogItem[] | undefined;
+      const peer = String(key).slice(DAMAGE_LOG_PREFIX.length) as PeerId;
+      if (Array.isArray(log) && !holders.has(peer) && mayBeUnreliable(log, Date.now())) suspects.set(peer, log);
+    }
+    return { holders, damaged, suspects };
   }
 
   async #damageReports(): Promise<Map<PeerId, DamageReport>> {
@@ -208,16 +222,27 @@ export class RepairService {
     this.#fetcher = new ShardFetcher(this.partners);
     const refs = this.index.refs();
     if (refs.length === 0) return;
-    const { holders: lostHolders, damaged } = await this.#lost();
+    const { holders: lostHolders, damaged, suspects } = await this.#lost();
     const job = ((await this.db.get('kv', JOB_KEY)) as RepairJob | undefined) ?? { v: 1, startedAt: Date.now(), moves: [] };
     const moves = new Map<ShardId, StoredMove>(job.moves.map((m) => [m.shardId, m]));
-    if (lostHolders.size === 0 && damaged.size === 0 && moves.size === 0) return this.#nothingToDo();
+    if (lostHolders.size === 0 && damaged.size === 0 && moves.size === 0 && suspects.size === 0) return this.#nothingToDo();
 
     // The manifests of the listed snapshots (cached here, or fetched from holders).
     const manifests = new Map<SnapshotId, SnapshotManifest>();
     for (const ref of refs) {
       const m = await this.index.manifest(ref.id).catch(() => null);
       if (m) manifests.set(ref.id, m);
+    }
+    // A holder that reported more damage than its share tolerates is treated as failing: every
+    // shard it keeps is rebuilt elsewhere, none is given back to it (core/audit/damage.ts).
+    if (suspects.size > 0) {
+      const held = new Map<PeerId, number>();
+      const count = (p: PackPlacement): void => {
+        for (const sh of p.shards) if (sh.holder) held.set(sh.holder, (held.get(sh.holder) ?? 0) + 1);
+      };
+      for (const r of refs) count(r.manifest);
+      for (const m of manifests.values()) m.packs.forEach(count);
+      for (const [peer, log] of suspects) if (damageVerdict(log, held.get(peer) ?? 0, Date.now()).unreliable) lostHolders.add(peer);
     }
     // Shards already moved by this job are not lost any more (even a damaged one given back to its reporter).
     const lost: LostSet = { holders: lostHolders, shards: new Map([...damaged].filter(([id]) => !moves.has(id))) };

@@ -5,3 +5,4 @@ export * from './sampler.ts';
 export * from './schedule.ts';
 export * from './relay.ts';
 export * from './warnings.ts';
+export * from './damage.ts';
