@@ -11,7 +11,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { firePeriodicSync, makeAuditsDue } from './helpers/audits.ts';
 import {
-  backUp, type DebugGlobal, deleteHeldShards, generateTree, heldShardCount, heldShards, invitePartner, ownerWithPartners, restoreAndSave, restoreOnNewDevice, type TreeSpec, waitForLinkedHolders, waitForSnapshots, zipHashes,
+  backUp, corruptHeldShards, type DebugGlobal, deleteHeldShards, generateTree, heldShardCount, heldShards, invitePartner, ownerWithPartners, restoreAndSave, restoreOnNewDevice, type TreeSpec, waitForLinkedHolders, waitForSnapshots, zipHashes,
 } from './helpers/backup.ts';
 import { openPartners } from './helpers/partners.ts';
 
@@ -173,6 +173,43 @@ test('a shard a holder reports damaged is rebuilt and given back to it, and the 
   expect((await holdersIn(owner.page, backup.snapshotId)).packs).toEqual(before.packs);
   expect(await ana.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.holder!.counters.deleteRequests)).toBe(0);
   expect(await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.counters)).toMatchObject({ rebuilt: 1, placed: 1, published: 0 });
+});
+
+test('a holder reporting more damage than honest storage would is treated as failing: its shards move to another partner', async ({ openPeers }) => {
+  test.setTimeout(300_000);
+  const [owner, ana, ben, cleo, dana] = await openPeers(5);
+  await ownerWithPartners(owner, [ana, ben, cleo], ['Ana', 'Ben', 'Cleo']);
+  // Five packs: with the manifest's, each partner keeps six shards, more than the four always tolerated.
+  await generateTree(owner.page, Array.from({ length: 5 }, (_, i) => ({ path: `big/${i}.bin`, kind: 'file' as const, size: 7_500_000, content: 'random' as const, seed: 40 + i })));
+  const backup = await backUp(owner.page);
+  await invitePartner(owner, dana, 'Dana');
+  await waitForLinkedHolders(owner.page, 4);
+  const [anaId, danaId] = [await peerIdOf(owner.page, 'Ana'), await peerIdOf(owner.page, 'Dana')];
+  const anaShards = (await holdersIn(owner.page, backup.snapshotId)).packs.filter((h) => h === anaId).length;
+  expect(anaShards).toBeGreaterThanOrEqual(5);
+
+  // Every shard Ana keeps "rots", and her own scrub reports them all to the owner.
+  const held = await corruptHeldShards(ana.page);
+  expect(held).toBe(anaShards + 1);
+  expect(await ana.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.health!.scrubNow())).toMatchObject({ found: held });
+  await expect.poll(() => owner.page.evaluate(async (ana) => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
+    return new Promise<number>((r) => { const g = db.transaction('kv').objectStore('kv').get(`damaged/${ana}`); g.onsuccess = () => r((g.result as { shards: string[] } | undefined)?.shards.length ?? 0); });
+  }, anaId), { timeout: 30_000 }).toBe(held);
+
+  // Not given back to Ana: everything she kept is rebuilt at Dana, and Ana is told to delete it.
+  await owner.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!.repair.check());
+  await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  const status = owner.page.getByTestId('repair-status');
+  await expect(status).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(status).toHaveText(`Repair finished: ${anaShards} pieces moved from Ana to Dana. Your backup is fully protected again.`);
+  const [repaired] = await waitForSnapshots(owner.page);
+  const after = await holdersIn(owner.page, repaired!);
+  expect(after.packs).not.toContain(anaId);
+  expect(after.manifest).not.toContain(anaId);
+  expect(after.packs.filter((h) => h === danaId)).toHaveLength(anaShards);
+  expect(await heldShardCount(dana.page)).toBe(anaShards + 1);
+  await expect.poll(() => ana.page.evaluate(() => (globalThis as unknown as DebugGlobal).backpactDebug.runtime.holder!.counters.deleteRequests), { timeout: 30_000 }).toBe(anaShards + 1);
 });
 
 /** Makes `holder`'s allowance for every owner look used up (a partner whose promised room is full). */
