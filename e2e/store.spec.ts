@@ -6,3 +6,17 @@ test('the IndexedDB holder store passes the holder-store contract', async ({ har
   expect(results.length).toBeGreaterThanOrEqual(7);
   for (const r of results) expect(r, r.name).toEqual({ name: r.name, ok: true });
 });
+
+test('a version-2 database upgrades: shards already held are listed, deleted and replaced through the new indexes', async ({ harnessPage }) => {
+  const r = await harnessPage.evaluate(() => (globalThis.backpactHarness.store as { upgradeCheck(): Promise<unknown> }).upgradeCheck());
+  expect(r).toEqual({
+    listed: [
+      { shard: 'a'.repeat(64), size: 1000, storedAt: 10 },
+      { shard: 'b'.repeat(64), size: 3000, storedAt: 20, damagedAt: 25 },
+    ],
+    deleted: true,
+    usedAfterDelete: 1000,
+    usedAfterPut: 1500,
+    listedAfter: [{ shard: 'a'.repeat(64), size: 1500, storedAt: expect.any(Number) }],
+  });
+});

@@ -36,7 +36,9 @@ if ('serviceWorker' in navigator) {
   });
 }
 
-const db = await openBackpactDB();
+// A newer version of the app opened in another tab needs to upgrade the database: this tab's
+// connection is closed so the upgrade can run, and the tab reloads into the new version.
+const db = await openBackpactDB(undefined, () => location.reload());
 const identityService = new IdentityService(db);
 const identity = new IdentityState(identityService);
 const runtime = new Runtime(db);

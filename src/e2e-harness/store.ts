@@ -3,6 +3,7 @@
  * adapters in the page, each case on a fresh scratch database.
  */
 import { fullDeviceCase, holderStoreContract, type ContractCase } from '../core/holder/holder-store.contract.ts';
+import type { HeldShardInfo } from '../core/holder/holder-store.ts';
 import { openBackpactDB } from '../store/db.ts';
 import { IdbHolderStore, type StorageEstimator } from '../store/holder-store.ts';
 
@@ -29,7 +30,60 @@ async function runCase(c: ContractCase, estimate?: StorageEstimator): Promise<Ca
   }
 }
 
-/** Puts `store.runHolderContract()` on the harness. */
+/** What {@link upgradeCheck} saw. */
+export interface UpgradeCheck {
+  listed: HeldShardInfo[];
+  deleted: boolean;
+  usedAfterDelete: number;
+  usedAfterPut: number;
+  listedAfter: HeldShardInfo[];
+}
+
+/**
+ * A database as version 2 created it (the stores `held` and `allowance` as they were, the others
+ * empty), holding shards for one owner; then opened by this version: the upgrade must index them.
+ */
+async function upgradeCheck(): Promise<UpgradeCheck> {
+  const name = `upgrade-${Date.now()}-${scratch++}`;
+  const bytes = (n: number, fill: number): ArrayBuffer => new Uint8Array(n).fill(fill).buffer;
+  await new Promise<void>((resolve, reject) => {
+    const q = indexedDB.open(name, 2);
+    q.onupgradeneeded = () => {
+      const v2 = q.result;
+      v2.createObjectStore('held', { keyPath: ['owner', 'shard'] }).createIndex('by-owner', 'owner');
+      v2.createObjectStore('allowance', { keyPath: 'owner' });
+      v2.createObjectStore('kv');
+      v2.createObjectStore('agreements', { keyPath: 'id' }).createIndex('by-partner', 'partnerKey');
+      for (const s of ['snapshots', 'journal', 'restoreJobs']) v2.createObjectStore(s, { keyPath: s === 'journal' ? 'packId' : 'id' });
+      v2.createObjectStore('outbox', { keyPath: ['holder', 'shard'] }).createIndex('by-holder', 'holder');
+      v2.createObjectStore('restoreChunks', { keyPath: ['job', 'chunk'] }).createIndex('by-job', 'job');
+      const held = q.transaction!.objectStore('held');
+      held.put({ owner: 'o1', shard: 'b'.repeat(64), bytes: bytes(3000, 2), size: 3000, storedAt: 20, damagedAt: 25 });
+      held.put({ owner: 'o1', shard: 'a'.repeat(64), bytes: bytes(1000, 1), size: 1000, storedAt: 10 });
+      held.put({ owner: 'o2', shard: 'c'.repeat(64), bytes: bytes(500, 3), size: 500, storedAt: 30 });
+      q.transaction!.objectStore('allowance').put({ owner: 'o1', allowed: 1e6, used: 4000 });
+    };
+    q.onsuccess = () => {
+      q.result.close();
+      resolve();
+    };
+    q.onerror = () => reject(q.error);
+  });
+  const db = await openBackpactDB(name);
+  try {
+    const store = new IdbHolderStore(db, async () => ({ quota: 1e12, usage: 0 }));
+    const listed = await store.list('o1');
+    const deleted = await store.delete('o1', 'b'.repeat(64));
+    const usedAfterDelete = (await store.usage('o1')).used;
+    await store.put('o1', 'a'.repeat(64), new Uint8Array(1500));
+    return { listed, deleted, usedAfterDelete, usedAfterPut: (await store.usage('o1')).used, listedAfter: await store.list('o1') };
+  } finally {
+    db.close();
+    indexedDB.deleteDatabase(name);
+  }
+}
+
+/** Puts `store.runHolderContract()` and `store.upgradeCheck()` on the harness. */
 export function installStoreHarness(): void {
   globalThis.backpactHarness.store = {
     async runHolderContract(): Promise<CaseResult[]> {
@@ -40,5 +94,6 @@ export function installStoreHarness(): void {
       results.push(await runCase(fullDeviceCase, async () => ({ quota: 1000, usage: 1000 })));
       return results;
     },
+    upgradeCheck,
   };
 }

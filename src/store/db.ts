@@ -8,7 +8,7 @@ import type { BackupStores } from './backup-schema.ts';
 /** Name of the database (one per origin and browser profile). */
 export const DB_NAME = 'backpact';
 /** Current schema version. */
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 /** A shard held for a partner. `bytes` is an ArrayBuffer: IndexedDB stores it without copying twice. */
 export interface HeldShardRecord {
@@ -35,7 +35,17 @@ export interface AllowanceRecord {
 
 /** The schema, for idb's typed API. */
 export interface BackpactDB extends DBSchema, BackupStores {
-  held: { key: [string, string]; value: HeldShardRecord; indexes: { 'by-owner': string } };
+  held: {
+    key: [string, string];
+    value: HeldShardRecord;
+    indexes: {
+      'by-owner': string;
+      /** [owner, shard, size, storedAt] of every record: listing and sizes without reading bytes. */
+      meta: [string, string, number, number];
+      /** [owner, shard, damagedAt] of the records marked damaged only. */
+      damaged: [string, string, number];
+    };
+  };
   allowance: { key: string; value: AllowanceRecord };
   /** Small records by name: identity, settings. */
   kv: { key: string; value: unknown };
@@ -43,10 +53,18 @@ export interface BackpactDB extends DBSchema, BackupStores {
   agreements: { key: string; value: { id: string; partnerKey: string; signed: unknown; updatedAt: number } ; indexes: { 'by-partner': string } };
 }
 
-/** Opens (and upgrades) the database. `name` lets tests use a scratch database. */
-export function openBackpactDB(name = DB_NAME): Promise<IDBPDatabase<BackpactDB>> {
-  return openDB<BackpactDB>(name, DB_VERSION, {
-    upgrade(db, oldVersion) {
+/**
+ * Opens (and upgrades) the database. `name` lets tests use a scratch database. When a newer version
+ * of the app needs to upgrade the database, this connection is closed (it would block the upgrade)
+ * and `onReplaced` runs, e.g. to reload the page into the new version.
+ */
+export async function openBackpactDB(name = DB_NAME, onReplaced?: () => void): Promise<IDBPDatabase<BackpactDB>> {
+  const db: IDBPDatabase<BackpactDB> = await openDB<BackpactDB>(name, DB_VERSION, {
+    blocking() {
+      db.close();
+      onReplaced?.();
+    },
+    upgrade(db, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         const held = db.createObjectStore('held', { keyPath: ['owner', 'shard'] });
         held.createIndex('by-owner', 'owner');
@@ -63,6 +81,14 @@ export function openBackpactDB(name = DB_NAME): Promise<IDBPDatabase<BackpactDB>
         db.createObjectStore('restoreJobs', { keyPath: 'id' });
         db.createObjectStore('restoreChunks', { keyPath: ['job', 'chunk'] }).createIndex('by-job', 'job');
       }
+      if (oldVersion < 3) {
+        // Version 3: key-only indexes over held shards, so listing them (retention, orphan
+        // collection) and deleting them read no shard bytes. Built from the records already held.
+        const held = tx.objectStore('held');
+        held.createIndex('meta', ['owner', 'shard', 'size', 'storedAt']);
+        held.createIndex('damaged', ['owner', 'shard', 'damagedAt']);
+      }
     },
   });
+  return db;
 }

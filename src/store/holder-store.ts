@@ -3,7 +3,7 @@
  * kept in the same transaction so the quota check and the write are atomic. Writes commit with
  * `durability: 'strict'`, so an acknowledged shard is on disk.
  */
-import type { IDBPDatabase } from 'idb';
+import type { IDBPDatabase, IDBPObjectStore } from 'idb';
 import { DeviceStorageFullError } from '../core/holder/errors.ts';
 import { checkPut, type HeldShardInfo, type HolderStore, type HolderUsage, type ScrubItem, type ScrubOutcome } from '../core/holder/holder-store.ts';
 import type { BackpactDB } from './db.ts';
@@ -16,6 +16,14 @@ const DEVICE_HEADROOM_BYTES = 64 * 1024 * 1024;
 
 function isQuotaError(err: unknown): boolean {
   return err instanceof DOMException && (err.name === 'QuotaExceededError' || err.name === 'UnknownError' && /quota|space|disk/i.test(err.message));
+}
+
+type HeldStore = IDBPObjectStore<BackpactDB, ('held' | 'allowance')[], 'held', 'readwrite'>;
+
+/** Size and storage time of a held shard from the key-only `meta` index (its bytes are not read). */
+async function heldMeta(store: HeldStore, owner: string, shard: string): Promise<{ size: number; storedAt: number } | undefined> {
+  const c = await store.index('meta').openKeyCursor(IDBKeyRange.bound([owner, shard], [owner, shard, []]));
+  return c ? { size: c.key[2], storedAt: c.key[3] } : undefined;
 }
 
 /** {@link HolderStore} over IndexedDB. */
@@ -46,7 +54,7 @@ export class IdbHolderStore implements HolderStore {
     const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
     try {
       const allowance = await tx.objectStore('allowance').get(owner);
-      const old = await tx.objectStore('held').get([owner, shard]);
+      const old = await heldMeta(tx.objectStore('held'), owner, shard);
       const used = allowance?.used ?? 0;
       const oldSize = old?.size ?? 0;
       checkPut(owner, allowance?.allowed ?? null, used, oldSize, bytes.length);
@@ -74,7 +82,7 @@ export class IdbHolderStore implements HolderStore {
 
   async delete(owner: string, shard: string): Promise<boolean> {
     const tx = this.db.transaction(['held', 'allowance'], 'readwrite', { durability: 'strict' });
-    const old = await tx.objectStore('held').get([owner, shard]);
+    const old = await heldMeta(tx.objectStore('held'), owner, shard);
     if (old) {
       await tx.objectStore('held').delete([owner, shard]);
       const allowance = await tx.objectStore('allowance').get(owner);
@@ -85,14 +93,19 @@ export class IdbHolderStore implements HolderStore {
   }
 
   async list(owner: string): Promise<HeldShardInfo[]> {
-    // Walk keys and sizes through a cursor so listing never loads shard bytes.
-    const out: HeldShardInfo[] = [];
+    // Key cursors over the two key-only indexes: no record (and no shard byte) is read.
     const tx = this.db.transaction('held', 'readonly');
-    for await (const cursor of tx.store.index('by-owner').iterate(owner)) {
-      const v = cursor.value;
-      out.push({ shard: v.shard, size: v.size, storedAt: v.storedAt, ...(v.damagedAt !== undefined ? { damagedAt: v.damagedAt } : {}) });
+    const range = IDBKeyRange.bound([owner], [owner, []]);
+    const damaged = new Map<string, number>();
+    for (let c = await tx.store.index('damaged').openKeyCursor(range); c; c = await c.continue()) damaged.set(c.key[1], c.key[2]);
+    const out: HeldShardInfo[] = [];
+    // In shard order already: the index is sorted by [owner, shard, …].
+    for (let c = await tx.store.index('meta').openKeyCursor(range); c; c = await c.continue()) {
+      const [, shard, size, storedAt] = c.key;
+      const damagedAt = damaged.get(shard);
+      out.push({ shard, size, storedAt, ...(damagedAt !== undefined ? { damagedAt } : {}) });
     }
-    return out.sort((x, y) => (x.shard < y.shard ? -1 : 1));
+    return out;
   }
 
   async usage(owner: string): Promise<HolderUsage> {
