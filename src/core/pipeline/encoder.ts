@@ -330,11 +330,9 @@ export async function encodeStream(
   onPack?: (pack: EncodedPack) => void | Promise<void>,
 ): Promise<EncodedFile> {
   const chunks: ChunkId[] = [];
-  const coded: Promise<EncodedPack | null>[] = [];
-  let handed: Promise<unknown> = Promise.resolve();
-  const hand = onPack
-    ? (p: Promise<EncodedPack>): Promise<null> => (handed = Promise.all([handed, p]).then(async ([, pack]) => void (await onPack(pack)))).then(() => null)
-    : (p: Promise<EncodedPack>): Promise<EncodedPack> => p;
+  const coded: Promise<EncodedPack>[] = [];
+  // With `onPack`: the packs handed on so far, in order (a failure surfaces when awaited below).
+  let handed: Promise<void> = Promise.resolve();
   let size = 0;
   // Chunks are views, valid until the next call on the stage: each is handed to the encoder
   // (which lets WebCrypto copy it) before the next piece is chunked.
@@ -344,7 +342,14 @@ export async function encodeStream(
       size += c.length;
       if (c.data) {
         const closed = await encoder.start(c.data, c.idBytes);
-        if (closed) coded.push(hand(closed.pack));
+        if (closed && onPack) {
+          const pack = closed.pack;
+          pack.catch(ignore);
+          handed = handed.then(async () => onPack(await pack));
+          handed.catch(ignore);
+        } else if (closed) {
+          coded.push(closed.pack);
+        }
       }
     }
   };
@@ -355,10 +360,11 @@ export async function encodeStream(
     // Packs that failed make the encoder throw; do not leave their promises unobserved.
     for (const p of coded) p.catch(ignore);
   }
-  const packs = (await Promise.all(coded)).filter((p) => p !== null);
+  const packs = await Promise.all(coded);
+  await handed;
   if (flush) {
     const last = await encoder.flush();
-    if (last && onPack) await hand(Promise.resolve(last));
+    if (last && onPack) await onPack(last);
     else if (last) packs.push(last);
   }
   return { chunks, size, packs };
