@@ -4,7 +4,9 @@
  * serves one build (every page reloaded, the partners too), restores everything on a new device,
  * then measures `datachannel-raw-receive`; builds alternate round by round
  * (`BENCH_AB_ROUNDS` rounds each, default 3). Prints one `restore-ab` line per round.
- * Without `BENCH_AB` it does nothing.
+ * `BENCH_AB_CPU=1` adds the CPU seconds of every Chromium thread (by process and thread name)
+ * during the restore (`cpu`) and during the raw measurement (`rawCpu`: 3 × (16 + 64) MiB, with its
+ * set-up). Without `BENCH_AB` it does nothing.
  */
 import { chromium, type Page } from '@playwright/test';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, renameSync } from 'node:fs';
@@ -129,9 +131,11 @@ try {
       }, snapshot!);
       const cpu = cpuDiff(cpu0, cpuSnapshot());
       await d.context.close();
+      const rawCpu0 = cpuSnapshot();
       const rawReceive = await rawChannelMBps(bench, 3, 64, 'receive');
+      const rawCpu = cpuDiff(rawCpu0, cpuSnapshot());
       const v = mbps(r.bytes, r.ms);
-      emit({ bench: 'restore-ab', build: b.name, round, value: round1(v), unit: 'MB/s', rawReceive: round1(rawReceive), vsRawReceive: Math.round((v / rawReceive) * 100) / 100, ms: Math.round(r.ms), corrupt: r.corrupt, ...(process.env.BENCH_AB_CPU ? { cpu } : {}) });
+      emit({ bench: 'restore-ab', build: b.name, round, value: round1(v), unit: 'MB/s', rawReceive: round1(rawReceive), vsRawReceive: Math.round((v / rawReceive) * 100) / 100, ms: Math.round(r.ms), corrupt: r.corrupt, ...(process.env.BENCH_AB_CPU ? { cpu, rawCpu } : {}) });
     }
   }
 } finally {
