@@ -119,15 +119,42 @@ try {
       await restoreIdentity(d.page, phrase, 'Olivia');
       await waitForBackupServices(d.page);
       const [snapshot] = await waitForSnapshots(d.page);
+      // BENCH_AB_DELAY_MS: let the new device settle (links warm, start-up work done) first.
+      if (process.env.BENCH_AB_DELAY_MS) await d.page.waitForTimeout(Number(process.env.BENCH_AB_DELAY_MS));
       const cpu0 = cpuSnapshot();
       const r = await d.page.evaluate(async (sid) => {
         const bk = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
         await bk.restore.plan(sid as never, []);
         const before = bk.restore.counters.bytes;
         const t = performance.now();
+        // MB/s over each half second of the restore (shows the start and the links' warm-up).
+        // Bytes the links to the holders received, per half second (frames as they arrive).
+        const perSecond: number[] = [];
+        let last = bk.partners.all().reduce((n, p) => n + (bk.partners.link(p.peerId)?.stats.bytesReceived ?? 0), 0);
+        const timer = setInterval(() => {
+          const now = bk.partners.all().reduce((n, p) => n + (bk.partners.link(p.peerId)?.stats.bytesReceived ?? 0), 0);
+          perSecond.push((now - last) * 2);
+          last = now;
+        }, 500);
+        // Longest stall of this page's thread in each half second (a 50 ms timer's lateness).
+        const lag: number[] = [];
+        let worst = 0;
+        let tick = performance.now();
+        const lagTimer = setInterval(() => {
+          const now = performance.now();
+          worst = Math.max(worst, now - tick - 50);
+          tick = now;
+        }, 50);
+        const lagFlush = setInterval(() => {
+          lag.push(Math.round(worst));
+          worst = 0;
+        }, 500);
         const job = await bk.restore.start(sid as never, []);
         await bk.restore.whenReady(job);
-        return { ms: performance.now() - t, bytes: bk.restore.counters.bytes - before, corrupt: Object.keys(bk.restore.counters.corrupt).length };
+        clearInterval(timer);
+        clearInterval(lagTimer);
+        clearInterval(lagFlush);
+        return { ms: performance.now() - t, bytes: bk.restore.counters.bytes - before, corrupt: Object.keys(bk.restore.counters.corrupt).length, perSecond: perSecond.map((b) => Math.round(b / 1e5) / 10), lag };
       }, snapshot!);
       const cpu = cpuDiff(cpu0, cpuSnapshot());
       await d.context.close();
@@ -135,7 +162,7 @@ try {
       const rawReceive = await rawChannelMBps(bench, 3, 64, 'receive');
       const rawCpu = cpuDiff(rawCpu0, cpuSnapshot());
       const v = mbps(r.bytes, r.ms);
-      emit({ bench: 'restore-ab', build: b.name, round, value: round1(v), unit: 'MB/s', rawReceive: round1(rawReceive), vsRawReceive: Math.round((v / rawReceive) * 100) / 100, ms: Math.round(r.ms), corrupt: r.corrupt, ...(process.env.BENCH_AB_CPU ? { cpu, rawCpu } : {}) });
+      emit({ bench: 'restore-ab', build: b.name, round, value: round1(v), unit: 'MB/s', rawReceive: round1(rawReceive), vsRawReceive: Math.round((v / rawReceive) * 100) / 100, ms: Math.round(r.ms), corrupt: r.corrupt, mbpsByHalfSecond: r.perSecond, mainThreadStallMs: r.lag, ...(process.env.BENCH_AB_CPU ? { cpu, rawCpu } : {}) });
     }
   }
 } finally {

@@ -196,8 +196,14 @@ export class RestoreService {
     }
     const plan = planRestore(manifest, job.paths);
     const needs = new Map(plan.packs.map((p) => [p.placement.packId, p]));
-    this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey });
-    await this.#decoderReady;
+    // The pool starts (workers load, keys imported) while the first shards are on their way: the
+    // fetches do not need it, only decoding does (a new device paid ~2 s here before asking for
+    // any shard). A failed start is not remembered, so the next run tries again.
+    const decoderReady = (this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey }).catch((err: unknown) => {
+      this.#decoderReady = null;
+      throw err;
+    }));
+    decoderReady.catch(() => undefined);
     // Shards are checked against their Merkle roots in the workers, off the page's thread.
     const pool = this.pool();
     this.index.fetcher.rootOf = (bytes) => shardRoot(pool, bytes);
@@ -212,12 +218,15 @@ export class RestoreService {
       const had = new Set([...have.keys(), ...got.fetched]);
       for (const h of fetcher.waitingFor(placement, had)) waitingFor.add(this.partners.nameOf(h));
     };
-    const decode = (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<PackChunks> => decodePack(this.pool(), {
-      shards,
-      ref: { packId, length: placement.length, dataCount: placement.dataCount },
-      chunkIds: [...chunks],
-      crc: job.output === 'zip',
-    });
+    const decode = async (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<PackChunks> => {
+      await decoderReady;
+      return decodePack(this.pool(), {
+        shards,
+        ref: { packId, length: placement.length, dataCount: placement.dataCount },
+        chunkIds: [...chunks],
+        crc: job.output === 'zip',
+      });
+    };
     const store = async (packId: PackId, chunks: readonly ChunkId[], got: GatheredStripe, placement: PackPlacement): Promise<void> => {
       let decoded: PackChunks;
       try {
