@@ -8,7 +8,7 @@
  */
 import { expect, test } from './fixtures.ts';
 import {
-  backUp, type DebugGlobal, fileHash, generateTree, ownerWithPartners, restoreAndSave, restoreOnNewDevice, servedByName, type TreeSpec, zipHashes,
+  backUp, corruptHeldShards, type DebugGlobal, fileHash, generateTree, ownerWithPartners, packShardsByHolder, restoreAndSave, restoreOnNewDevice, servedByName, type TreeSpec, zipHashes,
 } from './helpers/backup.ts';
 
 const BIG = 128 * 1024 * 1024;
@@ -100,3 +100,46 @@ test('with k = 1 over three partners, a new device restores everything with two 
   expect(Object.keys(served)).toEqual(['Ana']);
   expect(served.Ana).toBeGreaterThan(4);
 });
+
+test('pack shards taken without their Merkle check: a partner lying about them is found when a pack fails to decode, counted, and the restore is intact', async ({ openPeers }) => {
+  test.setTimeout(300_000);
+  const [owner, ...partners] = await openPeers(4);
+  const names = ['Ana', 'Ben', 'Cleo'];
+  const phrase = await ownerWithPartners(owner, partners, names);
+  const spec: TreeSpec[] = Array.from({ length: 6 }, (_, i) => ({ path: `set/${i}.bin`, kind: 'file' as const, size: 6 * 1024 * 1024, content: 'random' as const, seed: 40 + i }));
+  const hashes = await generateTree(owner.page, spec);
+  const backup = await backUp(owner.page);
+  // The partner holding every pack's data shard (asked first when all are equally busy) corrupts
+  // those shards only: the manifest still comes intact (checked), so the restore reaches the
+  // packs trusting that partner, and only decoding can catch it.
+  const liarName = await owner.page.evaluate(async (sid) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const plan = (await b.restore.plan(sid as never, []))!;
+    return b.partners.nameOf(plan.packs[0]!.placement.shards[0]!.holder);
+  }, backup.snapshotId);
+  const shards = await packShardsByHolder(owner.page, backup.snapshotId);
+  const liar = partners[names.indexOf(liarName)]!;
+  expect(shards[liarName]!.length).toBeGreaterThan(3);
+  expect(await corruptHeldShards(liar.page, shards[liarName])).toBe(shards[liarName]!.length);
+  await owner.context.close();
+
+  const [device] = await openPeers(1);
+  const [snapshot] = await restoreOnNewDevice(device.page, phrase);
+  expect(snapshot).toBe(backup.snapshotId);
+  const all = await restoreAndSave(device.page, snapshot!, []);
+  expect(await zipHashes(all.path)).toEqual(hashes);
+  const counters = await device.page.evaluate(() => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const byName = (r: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [b.partners.nameOf(k as never), v]));
+    return { corrupt: byName(b.restore.counters.corrupt), served: byName(b.restore.counters.served) };
+  });
+  expect(Object.keys(counters.corrupt)).toEqual([liarName]);
+  expect(counters.corrupt[liarName]).toBeGreaterThan(0);
+  // Its manifest shard was checked and served; none of its pack shards counted as served.
+  expect(counters.served[liarName] ?? 0).toBeLessThanOrEqual(1);
+  // Every pack came from the two honest partners.
+  const honest = names.filter((n) => n !== liarName);
+  const packs = Object.values(shards)[0]!.length;
+  expect(honest.reduce((n, h) => n + (counters.served[h] ?? 0), 0)).toBeGreaterThanOrEqual(packs);
+});
+

@@ -195,21 +195,41 @@ export async function heldShardCount(holder: Page): Promise<number> {
   });
 }
 
-/** Flips one byte in every shard `holder` keeps (a partner whose disk went bad, or who cheats). */
-export async function corruptHeldShards(holder: Page): Promise<number> {
-  return holder.evaluate(async () => {
+/**
+ * Flips one byte in every shard `holder` keeps, or only in the shards `only` names (a partner whose
+ * disk went bad, or who cheats).
+ */
+export async function corruptHeldShards(holder: Page, only?: readonly string[]): Promise<number> {
+  return holder.evaluate(async (ids) => {
     const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('backpact'); q.onsuccess = () => r(q.result); });
     const tx = db.transaction('held', 'readwrite');
     const store = tx.objectStore('held');
-    const all = await new Promise<{ bytes: ArrayBuffer }[]>((r) => { const g = store.getAll(); g.onsuccess = () => r(g.result); });
-    for (const rec of all) {
+    const all = await new Promise<{ shard: string; bytes: ArrayBuffer }[]>((r) => { const g = store.getAll(); g.onsuccess = () => r(g.result); });
+    const chosen = ids ? all.filter((rec) => ids.includes(rec.shard)) : all;
+    for (const rec of chosen) {
       const copy = new Uint8Array(rec.bytes.slice(0));
       copy[Math.floor(copy.length / 2)]! ^= 0x40;
       store.put({ ...rec, bytes: copy.buffer });
     }
     await new Promise((r) => (tx.oncomplete = r));
-    return all.length;
-  });
+    return chosen.length;
+  }, only ? [...only] : null);
+}
+
+/**
+ * The shards of the packs (not the manifest) of snapshot `snapshotId`, by holder name, as the
+ * owner's page plans a restore of everything.
+ */
+export async function packShardsByHolder(owner: Page, snapshotId: string): Promise<Record<string, string[]>> {
+  return owner.evaluate(async (sid) => {
+    const b = (globalThis as unknown as DebugGlobal).backpactDebug.runtime.backup!;
+    const plan = (await b.restore.plan(sid as never, []))!;
+    const out: Record<string, string[]> = {};
+    for (const p of plan.packs) {
+      for (const s of p.placement.shards) if (s.holder) (out[b.partners.nameOf(s.holder)] ??= []).push(s.id);
+    }
+    return out;
+  }, snapshotId);
 }
 
 /** Ids and total bytes of the shards `holder` keeps, read from its IndexedDB. */

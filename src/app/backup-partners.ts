@@ -74,7 +74,8 @@ export async function getShard(link: PeerLink, shard: ShardId, signal?: AbortSig
     const res = await link.request({ type: 'shard.get', shard }, { timeoutMs: SHARD_GET_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     const { size } = parseHolderReply('shard.data', res.message);
     if (!res.body) throw new Error('the holder sent no shard bytes');
-    const bytes = await res.body.bytes(MAX_SHARD_BYTES);
+    // Received straight into a buffer of the announced size (no concatenation at the end).
+    const bytes = await res.body.bytes(MAX_SHARD_BYTES, size);
     if (bytes.length !== size) throw new Error(`the holder announced ${size} bytes and sent ${bytes.length}`);
     return bytes;
   } catch (err) {

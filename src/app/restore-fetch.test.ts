@@ -81,4 +81,57 @@ describe('gathering a stripe over time', () => {
     expect(shardMatches(placement, 1, shards[0]!)).toBe(false);
     expect(shardMatches(placement, 7, shards[0]!)).toBe(false);
   });
+
+  it('lazy: hands over shards that complete a stripe unchecked; a re-check of the same shards finds and counts the liar', async () => {
+    const { placement, shards } = stripe(1, 3);
+    const p = partners(placement, shards, new Set(holders), new Set([holders[0]!]));
+    const f = new ShardFetcher(p.partners);
+    let roots = 0;
+    f.rootOf = (bytes) => {
+      roots++;
+      return Promise.resolve({ bytes, root: merkleRoot(bytes) });
+    };
+    const lazy = await f.gather(placement, new Map(), undefined, true, { lazy: true });
+    expect(lazy).toMatchObject({ complete: true, fetched: [0], unchecked: [0] });
+    expect(roots).toBe(0);
+    expect(f.counters.served).toEqual({});
+    expect(f.counters.corrupt).toEqual({});
+    // The caller's decode failed: fetch again, checked, the same shard first.
+    const again = await f.gather(placement, new Map(), undefined, true, { prefer: new Set(lazy.unchecked) });
+    expect(again).toMatchObject({ complete: true, fetched: [1], unchecked: [] });
+    expect(again.shards[1]).toEqual(shards[1]);
+    expect(p.asked).toEqual([holders[0], holders[0], holders[1]]);
+    expect(f.counters.corrupt).toEqual({ [holders[0]!]: 1 });
+    expect(f.counters.served).toEqual({ [holders[1]!]: 1 });
+    // From now on the liar's shards are checked even when fetched lazily (another pack); the
+    // others' still are not.
+    const other = { ...placement, packId: hex('b') as PackId };
+    roots = 0;
+    const next = await f.gather(other, new Map(), undefined, true, { lazy: true });
+    expect(next).toMatchObject({ complete: true, fetched: [1], unchecked: [1] });
+    expect(roots).toBe(1);
+    expect(f.counters.corrupt).toEqual({ [holders[0]!]: 2 });
+  });
+
+  it('lazy: confirm counts unchecked shards as served once the caller verified them', async () => {
+    const { placement, shards } = stripe(2, 3);
+    const p = partners(placement, shards, new Set(holders));
+    const f = new ShardFetcher(p.partners);
+    const got = await f.gather(placement, new Map(), undefined, true, { lazy: true });
+    expect(got).toMatchObject({ complete: true, unchecked: [0, 1] });
+    f.confirm(placement, got.unchecked);
+    expect(f.counters.served).toEqual({ [holders[0]!]: 1, [holders[1]!]: 1 });
+  });
+
+  it('lazy: shards of a stripe that stays incomplete are checked before they are handed over for keeping', async () => {
+    const { placement, shards } = stripe(3, 3);
+    // Only Ana (honest) and Ben (lying) are online; Cleo is not, and all three are needed.
+    const p = partners(placement, shards, new Set([holders[0]!, holders[1]!]), new Set([holders[1]!]));
+    const f = new ShardFetcher(p.partners);
+    const got = await f.gather(placement, new Map(), undefined, true, { lazy: true });
+    expect(got).toMatchObject({ complete: false, fetched: [0], unchecked: [] });
+    expect(got.shards[1]).toBeNull();
+    expect(f.counters.corrupt).toEqual({ [holders[1]!]: 1 });
+    expect(f.counters.served).toEqual({ [holders[0]!]: 1 });
+  });
 });

@@ -20,9 +20,10 @@ import type { SnapshotManifest } from '../core/manifest/index.ts';
 import type { BackpactDB } from '../store/db.ts';
 import { keptShardKey, type RestoreChunkRecord, type RestoreJobRecord } from '../store/backup-schema.ts';
 import { decodePack, shardRoot, startRestore } from '../workers/restore.ts';
+import type { PackChunks } from '../workers/protocol.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { BackupPartners } from './backup-partners.ts';
-import { shardMatches } from './restore-fetch.ts';
+import { shardMatches, type GatheredStripe } from './restore-fetch.ts';
 import type { LocalIdentity } from './identity.ts';
 import type { SnapshotIndex } from './snapshots.svelte.ts';
 
@@ -195,21 +196,54 @@ export class RestoreService {
     }
     const plan = planRestore(manifest, job.paths);
     const needs = new Map(plan.packs.map((p) => [p.placement.packId, p]));
-    this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey });
-    await this.#decoderReady;
+    // The pool starts (workers load, keys imported) while the first shards are on their way: the
+    // fetches do not need it, only decoding does (a new device paid ~2 s here before asking for
+    // any shard). A failed start is not remembered, so the next run tries again.
+    const decoderReady = (this.#decoderReady ??= startRestore(this.pool(), { dataKey: this.me.keys.dataKey, dedupKey: this.me.keys.dedupKey }).catch((err: unknown) => {
+      this.#decoderReady = null;
+      throw err;
+    }));
+    decoderReady.catch(() => undefined);
     // Shards are checked against their Merkle roots in the workers, off the page's thread.
     const pool = this.pool();
     this.index.fetcher.rootOf = (bytes) => shardRoot(pool, bytes);
     const queue = [...job.pending];
     const waitingFor = new Set<string>();
     let missing = 0;
-    const store = async (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<void> => {
-      const decoded = await decodePack(this.pool(), {
+    const fetcher = this.index.fetcher;
+    /** A stripe the linked holders cannot complete now: keep what they gave, note whom it waits for. */
+    const incomplete = async (placement: PackPlacement, have: ReadonlyMap<number, Uint8Array>, got: GatheredStripe): Promise<void> => {
+      missing++;
+      await this.#keep(id, placement, got.fetched.map((i) => [i, got.shards[i]!]));
+      const had = new Set([...have.keys(), ...got.fetched]);
+      for (const h of fetcher.waitingFor(placement, had)) waitingFor.add(this.partners.nameOf(h));
+    };
+    const decode = async (packId: PackId, chunks: readonly ChunkId[], shards: (Uint8Array | null)[], placement: PackPlacement): Promise<PackChunks> => {
+      await decoderReady;
+      return decodePack(this.pool(), {
         shards,
         ref: { packId, length: placement.length, dataCount: placement.dataCount },
         chunkIds: [...chunks],
         crc: job.output === 'zip',
       });
+    };
+    const store = async (packId: PackId, chunks: readonly ChunkId[], got: GatheredStripe, placement: PackPlacement): Promise<void> => {
+      let decoded: PackChunks;
+      try {
+        decoded = await decode(packId, chunks, got.shards, placement);
+        fetcher.confirm(placement, got.unchecked);
+      } catch (err) {
+        if (got.unchecked.length === 0) throw err;
+        // A shard taken without its Merkle check (§7.6) may be the cause: fetch the stripe again,
+        // checking every shard, the same shards first so a holder that lied is found and counted.
+        const have = await this.#kept(id, placement);
+        const again = await fetcher.gather(placement, have, undefined, true, { prefer: new Set(got.unchecked) });
+        if (!again.complete) {
+          await incomplete(placement, have, again);
+          return;
+        }
+        decoded = await decode(packId, chunks, again.shards, placement);
+      }
       const records: RestoreChunkRecord[] = decoded.chunks.map((c) => ({
         job: id, chunk: c.id, data: new Blob([c.data as Uint8Array<ArrayBuffer>]), length: c.data.length, crc: c.crc ?? 0,
       }));
@@ -234,22 +268,21 @@ export class RestoreService {
     };
     // Fetching and storing overlap: a slot asks for its next stripe while the previous one is
     // decoded and stored, so holders are not left idle; at most one stripe per slot waits.
+    // Shards that complete a stripe come unchecked (`lazy`): decoding verifies the pack id and
+    // every chunk's tag and id, and a failure fetches the stripe again with every shard checked.
     const worker = async (): Promise<void> => {
       let storing: Promise<void> = Promise.resolve();
       for (let packId = queue.shift(); packId !== undefined; packId = queue.shift()) {
         const need = needs.get(packId);
         if (!need) throw new Error(`pack ${packId} is not in this snapshot`);
         const have = await this.#kept(id, need.placement);
-        const got = await this.index.fetcher.gather(need.placement, have);
+        const got = await fetcher.gather(need.placement, have, undefined, true, { lazy: true });
         await storing;
         if (!got.complete) {
-          missing++;
-          await this.#keep(id, need.placement, got.fetched.map((i) => [i, got.shards[i]!]));
-          const had = new Set([...have.keys(), ...got.fetched]);
-          for (const h of this.index.fetcher.waitingFor(need.placement, had)) waitingFor.add(this.partners.nameOf(h));
+          await incomplete(need.placement, have, got);
           continue;
         }
-        storing = store(packId, need.chunks, got.shards, need.placement);
+        storing = store(packId, need.chunks, got, need.placement);
         storing.catch(() => undefined);
       }
       await storing;

@@ -193,6 +193,23 @@ describe('requests', () => {
     a.close();
   });
 
+  it('reads a response body into a buffer of the announced size, and refuses one longer than announced', async () => {
+    const blob = randomBytes(3 * 1024 * 1024 + 17);
+    const { a, b } = await bound({ bHandler: () => ({ message: { type: 'shard' }, body: blob }) });
+    const exact = await (await a.request({ type: 'get' })).body!.bytes(undefined, blob.length);
+    expect(exact.length).toBe(blob.length);
+    expect(exact.buffer.byteLength).toBe(blob.length);
+    expect(sha(exact)).toBe(sha(blob));
+    // Announced more than sent: what came, for the caller to compare.
+    const short = await (await a.request({ type: 'get' })).body!.bytes(undefined, blob.length + 5);
+    expect(sha(short)).toBe(sha(blob));
+    await expect((await a.request({ type: 'get' })).body!.bytes(undefined, blob.length - 1)).rejects.toThrow(RangeError);
+    // An announcement beyond the limit falls back to the limit, which the body then exceeds.
+    await expect((await a.request({ type: 'get' })).body!.bytes(1024 * 1024, 64 * 1024 * 1024)).rejects.toThrow(RangeError);
+    expect(b.isOpen && a.isOpen).toBe(true);
+    a.close();
+  });
+
   it('keeps the sender under the high-water mark and a slow reader under one window', async () => {
     const blob = randomBytes(24 * 1024 * 1024);
     let maxUnread = 0;

@@ -168,8 +168,27 @@ export class IncomingBody implements AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Reads the whole body into one buffer; fails with a RangeError beyond `maxBytes`. */
-  async bytes(maxBytes = 256 * 1024 * 1024): Promise<Uint8Array> {
+  /**
+   * Reads the whole body into one buffer; fails with a RangeError beyond `maxBytes`. With
+   * `expectedBytes` (a size the peer announced, at most `maxBytes`) the buffer is allocated once
+   * up front and each chunk is copied into it as it is read, so received frames are released at
+   * once and nothing is concatenated at the end; a body longer than announced fails with a
+   * RangeError, a shorter one resolves with what came (the caller compares the length).
+   */
+  async bytes(maxBytes = 256 * 1024 * 1024, expectedBytes?: number): Promise<Uint8Array> {
+    if (expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes >= 0 && expectedBytes <= maxBytes) {
+      const out = new Uint8Array(expectedBytes);
+      let o = 0;
+      for await (const chunk of this) {
+        if (chunk.length > expectedBytes - o) {
+          this.cancel();
+          throw new RangeError(`body exceeds the ${expectedBytes} bytes announced`);
+        }
+        out.set(chunk, o);
+        o += chunk.length;
+      }
+      return o === expectedBytes ? out : out.subarray(0, o);
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
     for await (const chunk of this) {

@@ -37,6 +37,23 @@ describe('crc32', () => {
     expect(crc32(all.subarray(7), crc32(all.subarray(0, 7)))).toBe(0x414fa339);
   });
 
+  it('gives the bit-by-bit CRC for any length and alignment (the 16-byte word steps and the byte edges)', () => {
+    const reference = (data: Uint8Array): number => {
+      let c = 0xffffffff;
+      for (const byte of data) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.nat({ max: 7 }), (bytes, skip) => {
+      const view = bytes.subarray(Math.min(skip, bytes.length));
+      expect(crc32(view)).toBe(reference(view));
+    }), { numRuns: 400 });
+    const big = new Uint8Array(1024 * 1024 + 13).map((_, i) => (i * 2654435761) >>> 24);
+    for (const offset of [0, 1, 2, 3]) expect(crc32(big.subarray(offset))).toBe(reference(big.subarray(offset)));
+  });
+
   it('combines the CRCs of two pieces into the CRC of both', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (a, b) => {
       const ab = new Uint8Array(a.length + b.length);

