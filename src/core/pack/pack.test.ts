@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkCipher } from '../crypto/chunk.ts';
 import { ENVELOPE_OVERHEAD } from '../crypto/envelope.ts';
 import { bytesEqual, fromHex, toHex, utf8 } from '../encoding/bytes.ts';
-import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, NotEnoughShardsError, UnsupportedVersionError } from '../errors.ts';
+import { ChunkNotInPackError, IntegrityError, InvalidArgumentError, MalformedError, NotEnoughShardsError, ShardLengthError, UnsupportedVersionError } from '../errors.ts';
 import type { ChunkId, PackId } from '../ids.ts';
 import { merkleRoot } from '../merkle/index.ts';
 import { taggedHash } from '../crypto/hash.ts';
@@ -204,6 +204,22 @@ describe('packs', () => {
 });
 
 describe('stripes', () => {
+  it('join from the data shards alone, or from any one copy when k = 1 (no copy of the pack then), and refuse unequal shards', async () => {
+    const pack = await goldenPack();
+    const wide = stripePack(pack.bytes, pack.id, 4, 2, SHARD_NAME_KEY);
+    expect(bytesEqual(await joinStripe([...wide.shards.slice(0, 4), null, null], 4, pack.bytes.length, pack.id), pack.bytes)).toBe(true);
+    const copies = stripePack(pack.bytes, pack.id, 1, 2, SHARD_NAME_KEY);
+    for (const i of [0, 1, 2]) {
+      const only = copies.shards.map((sh, j) => (j === i ? sh : null));
+      const joined = await joinStripe(only, 1, pack.bytes.length, pack.id);
+      expect(bytesEqual(joined, pack.bytes)).toBe(true);
+      expect(joined.buffer).toBe(copies.shards[i]!.buffer);
+    }
+    const short = [...wide.shards.slice(0, 3), wide.shards[3]!.subarray(1), null, null];
+    expect(await rejection(joinStripe(short, 4, pack.bytes.length, pack.id))).toBeInstanceOf(ShardLengthError);
+    expect(await rejection(joinStripe([null, null, null], 1, pack.bytes.length, pack.id))).toBeInstanceOf(NotEnoughShardsError);
+  });
+
   it('name shards with HMAC(shard-name key, pack id ‖ index)', async () => {
     const pack = await goldenPack();
     const stripe = stripePack(pack.bytes, pack.id, 4, 2, SHARD_NAME_KEY);

@@ -12,8 +12,8 @@ import { SHARD_ALIGN_BYTES } from '../constants.ts';
 import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
 import { hmacSha256 } from '../crypto/hash.ts';
 import { encodeInto, reconstruct } from '../erasure/index.ts';
-import { checkCodeParameters } from '../erasure/matrix.ts';
-import { IntegrityError, InvalidArgumentError } from '../errors.ts';
+import { checkCodeParameters, codingMatrix } from '../erasure/matrix.ts';
+import { IntegrityError, InvalidArgumentError, ShardLengthError } from '../errors.ts';
 import type { PackId, ShardId } from '../ids.ts';
 import { merkleRoot } from '../merkle/index.ts';
 import { verifyObjectId, verifyPackId } from './pack.ts';
@@ -82,6 +82,25 @@ export function stripeRoots(stripe: Stripe): Uint8Array[] {
 }
 
 /**
+ * The k data shards of a stripe from what is present. Nothing is computed when they are all
+ * present (the usual restore) or, for k = 1 with a replicating code (every parity shard is a copy
+ * of the data shard), when any shard is; otherwise Reed-Solomon rebuilds them. Same errors as
+ * `reconstruct`.
+ */
+function dataShards(shards: readonly (Uint8Array | null)[], k: number): Uint8Array[] {
+  const m = shards.length - k;
+  checkCodeParameters(k, m);
+  const present = shards.filter((s): s is Uint8Array => s !== null);
+  if (present.length >= k && present.some((s) => s.length !== present[0]!.length)) {
+    throw new ShardLengthError('shards of one stripe differ in length');
+  }
+  const data = shards.slice(0, k);
+  if (data.every((s) => s !== null)) return data;
+  if (k === 1 && present.length > 0 && codingMatrix(1, m).every((row) => row[0] === 1)) return [present[0]!];
+  return reconstruct(shards, k).slice(0, k);
+}
+
+/**
  * Rebuilds a pack from any k of its k + m shards (null where absent), checks each present shard
  * against its expected Merkle root when `roots` is given (a corrupt shard is treated as absent if
  * enough others remain), and checks the result against `expectedId`. Rejects with
@@ -99,12 +118,18 @@ export async function joinStripe(
     const root = roots[i];
     return root && bytesEqual(merkleRoot(s), root) ? s : null;
   });
-  const all = reconstruct(usable, k);
-  const shardLength = all[0]!.length;
+  const data = dataShards(usable, k);
+  const shardLength = data[0]!.length;
   if (shardLength * k < packLength) throw new IntegrityError('shards are too short for the pack length');
-  const pack = new Uint8Array(packLength);
-  for (let i = 0; i < k && i * shardLength < packLength; i++) {
-    pack.set(all[i]!.subarray(0, Math.min(shardLength, packLength - i * shardLength)), i * shardLength);
+  let pack: Uint8Array;
+  if (k === 1) {
+    // The one data shard is the padded pack: a view, not a copy.
+    pack = data[0]!.subarray(0, packLength);
+  } else {
+    pack = new Uint8Array(packLength);
+    for (let i = 0; i < k && i * shardLength < packLength; i++) {
+      pack.set(data[i]!.subarray(0, Math.min(shardLength, packLength - i * shardLength)), i * shardLength);
+    }
   }
   await (kind === 'pack' ? verifyPackId(pack, expectedId) : verifyObjectId(pack, expectedId));
   return pack;
