@@ -33,7 +33,7 @@ import { merkleRoot } from '../merkle/index.ts';
 import type { BufferPool } from '../pack/buffers.ts';
 import { PACK_BUFFER_OFFSET, PackWriter, type PackEntry, type WrittenPack } from '../pack/pack.ts';
 import { codeInPlace, shardIds, shardLengthFor } from '../pack/shards.ts';
-import { checkCodeParameters } from '../erasure/matrix.ts';
+import { checkCodeParameters, codingMatrix } from '../erasure/matrix.ts';
 
 /** Chunk encryptions a {@link PackEncoder} keeps in flight before it waits for the oldest. */
 export const MAX_SEALS_IN_FLIGHT = 4;
@@ -194,6 +194,11 @@ export class PackEncoder {
     private readonly buffers: BufferPool | null,
   ) {}
 
+  /** Whether every parity shard is a copy of the data shard (k = 1 with this code). */
+  private get replicates(): boolean {
+    return this.k === 1 && codingMatrix(1, this.m).every((row) => row[0] === 1);
+  }
+
   /**
    * Creates an encoder; throws `CodeParametersError` for invalid k, m. With `buffers`, pack
    * buffers come from that pool and {@link release} gives them back (see `pack/buffers.ts`).
@@ -292,6 +297,18 @@ export class PackEncoder {
     return coded;
   }
 
+  /**
+   * Each shard's Merkle root. With k = 1 and a replicating code (every parity shard a copy of the
+   * data shard, as for 3 browser partners) the copies' roots are the data shard's: hashed once.
+   */
+  private roots(shards: readonly Uint8Array[]): Uint8Array[] {
+    if (this.replicates) {
+      const root = merkleRoot(shards[0]!);
+      return shards.map(() => root.slice());
+    }
+    return shards.map((s) => merkleRoot(s));
+  }
+
   private async code(pack: WrittenPack): Promise<EncodedPack> {
     const { shardLength, shards } = codeInPlace(pack.buffer, PACK_BUFFER_OFFSET, pack.bytes.length, this.k, this.m);
     const packId = toHex(pack.idBytes) as PackId;
@@ -304,7 +321,7 @@ export class PackEncoder {
       shardLength,
       shards,
       shardIds: shardIds(this.shardNameKey, packId, this.k + this.m),
-      merkleRoots: this.withRoots ? shards.map((s) => merkleRoot(s)) : [],
+      merkleRoots: this.withRoots ? this.roots(shards) : [],
     };
   }
 }

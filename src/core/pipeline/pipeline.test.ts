@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bytesEqual, concatBytes, fromHex } from '../encoding/bytes.ts';
+import { bytesEqual, concatBytes, fromHex, toHex } from '../encoding/bytes.ts';
+import { merkleRoot } from '../merkle/index.ts';
 import { InvalidArgumentError, NotEnoughShardsError } from '../errors.ts';
 import type { ChunkId, PeerId } from '../ids.ts';
 import { deriveUserKeys } from '../keys/derive.ts';
@@ -162,6 +163,14 @@ describe('pipeline', () => {
       for (const e of pack.entries) restored.push(await decoder.chunk(opened, e.id));
     }
     expect(bytesEqual(concatBytes(...restored), data)).toBe(true);
+  });
+
+  it('gives every shard its own Merkle root, also when k = 1 copies are hashed once', async () => {
+    for (const [k, m] of [[1, 2], [1, 1], [2, 1], [3, 2]] as const) {
+      const encoder = await PackEncoder.create(KEYS, { dataCount: k, parityCount: m });
+      const r = await encodeStream([prng(300_000, 50 + k + m)], await ChunkStage.create(KEYS, [], { min: 4096, avg: 16384, max: 65536 }), encoder);
+      for (const p of r.packs) expect(p.merkleRoots.map(toHex)).toEqual(p.shards.map((s) => toHex(merkleRoot(s))));
+    }
   });
 
   it('rejects a malformed chunk id without disturbing the pack being filled', async () => {
