@@ -33,6 +33,11 @@ async function runCase(c: ContractCase, estimate?: StorageEstimator): Promise<Ca
 /** What {@link upgradeCheck} saw. */
 export interface UpgradeCheck {
   listed: HeldShardInfo[];
+  /** Bytes served for the undamaged shard, and whether the damaged one was served. */
+  served: number | null;
+  damagedServed: boolean;
+  /** The self-check's view of the damaged shard after the upgrade. */
+  scrubbed: { shard: string; damagedAt: number | null; rootSource: string | null } | null;
   deleted: boolean;
   usedAfterDelete: number;
   usedAfterPut: number;
@@ -58,7 +63,7 @@ async function upgradeCheck(): Promise<UpgradeCheck> {
       v2.createObjectStore('outbox', { keyPath: ['holder', 'shard'] }).createIndex('by-holder', 'holder');
       v2.createObjectStore('restoreChunks', { keyPath: ['job', 'chunk'] }).createIndex('by-job', 'job');
       const held = q.transaction!.objectStore('held');
-      held.put({ owner: 'o1', shard: 'b'.repeat(64), bytes: bytes(3000, 2), size: 3000, storedAt: 20, damagedAt: 25 });
+      held.put({ owner: 'o1', shard: 'b'.repeat(64), bytes: bytes(3000, 2), size: 3000, storedAt: 20, merkleRoot: 'e'.repeat(64), rootSource: 'baseline', checkedAt: 25, damagedAt: 25 });
       held.put({ owner: 'o1', shard: 'a'.repeat(64), bytes: bytes(1000, 1), size: 1000, storedAt: 10 });
       held.put({ owner: 'o2', shard: 'c'.repeat(64), bytes: bytes(500, 3), size: 500, storedAt: 30 });
       q.transaction!.objectStore('allowance').put({ owner: 'o1', allowed: 1e6, used: 4000 });
@@ -73,10 +78,14 @@ async function upgradeCheck(): Promise<UpgradeCheck> {
   try {
     const store = new IdbHolderStore(db, async () => ({ quota: 1e12, usage: 0 }));
     const listed = await store.list('o1');
+    const served = (await store.get('o1', 'a'.repeat(64)))?.length ?? null;
+    const damagedServed = (await store.get('o1', 'b'.repeat(64))) !== undefined;
+    const item = await store.nextForScrub(['o1', 'a'.repeat(64)]);
+    const scrubbed = item ? { shard: item.shard, damagedAt: item.damagedAt, rootSource: item.rootSource } : null;
     const deleted = await store.delete('o1', 'b'.repeat(64));
     const usedAfterDelete = (await store.usage('o1')).used;
     await store.put('o1', 'a'.repeat(64), new Uint8Array(1500));
-    return { listed, deleted, usedAfterDelete, usedAfterPut: (await store.usage('o1')).used, listedAfter: await store.list('o1') };
+    return { listed, served, damagedServed, scrubbed, deleted, usedAfterDelete, usedAfterPut: (await store.usage('o1')).used, listedAfter: await store.list('o1') };
   } finally {
     db.close();
     indexedDB.deleteDatabase(name);

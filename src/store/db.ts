@@ -26,6 +26,23 @@ export interface HeldShardRecord {
   damagedAt?: number;
 }
 
+/**
+ * The self-check's state of one held shard (IndexedDB version 3): small, so a check writes it
+ * without rewriting the shard's bytes. Written with every put (which clears an earlier state) and
+ * removed with the shard; it describes the bytes stored at `storedAt`.
+ */
+export interface HeldCheckRecord {
+  owner: string;
+  shard: string;
+  storedAt: number;
+  /** The shard came with the owner's Merkle root (`HeldShardRecord.merkleRoot`). */
+  ownerRoot: boolean;
+  /** Merkle root (hex) of the first self-check, for a shard stored without one. */
+  baselineRoot?: string;
+  checkedAt?: number;
+  damagedAt?: number;
+}
+
 /** Quota and running usage for one owner; usage changes in the same transaction as the shards. */
 export interface AllowanceRecord {
   owner: string;
@@ -42,10 +59,9 @@ export interface BackpactDB extends DBSchema, BackupStores {
       'by-owner': string;
       /** [owner, shard, size, storedAt] of every record: listing and sizes without reading bytes. */
       meta: [string, string, number, number];
-      /** [owner, shard, damagedAt] of the records marked damaged only. */
-      damaged: [string, string, number];
     };
   };
+  heldCheck: { key: [string, string]; value: HeldCheckRecord; indexes: { damaged: [string, string, number] } };
   allowance: { key: string; value: AllowanceRecord };
   /** Small records by name: identity, settings. */
   kv: { key: string; value: unknown };
@@ -82,11 +98,28 @@ export async function openBackpactDB(name = DB_NAME, onReplaced?: () => void): P
         db.createObjectStore('restoreChunks', { keyPath: ['job', 'chunk'] }).createIndex('by-job', 'job');
       }
       if (oldVersion < 3) {
-        // Version 3: key-only indexes over held shards, so listing them (retention, orphan
-        // collection) and deleting them read no shard bytes. Built from the records already held.
+        // Version 3: shards' bytes are read and written only when they are stored or served.
+        // A key-only index lists them (retention, orphan collection) and gives sizes for deletes;
+        // the self-check's state moves to `heldCheck` (a check used to rewrite the whole record).
         const held = tx.objectStore('held');
         held.createIndex('meta', ['owner', 'shard', 'size', 'storedAt']);
-        held.createIndex('damaged', ['owner', 'shard', 'damagedAt']);
+        const checks = db.createObjectStore('heldCheck', { keyPath: ['owner', 'shard'] });
+        checks.createIndex('damaged', ['owner', 'shard', 'damagedAt']);
+        if (oldVersion >= 1) {
+          // Shards held before: their check state as version 2 kept it, in the held record.
+          void (async () => {
+            for (let c = await held.openCursor(); c; c = await c.continue()) {
+              const r = c.value;
+              const owner = r.rootSource === 'owner' || (r.merkleRoot !== undefined && r.rootSource === undefined);
+              await checks.put({
+                owner: r.owner, shard: r.shard, storedAt: r.storedAt, ownerRoot: owner,
+                ...(!owner && r.merkleRoot !== undefined ? { baselineRoot: r.merkleRoot } : {}),
+                ...(r.checkedAt !== undefined ? { checkedAt: r.checkedAt } : {}),
+                ...(r.damagedAt !== undefined ? { damagedAt: r.damagedAt } : {}),
+              });
+            }
+          })();
+        }
       }
     },
   });
