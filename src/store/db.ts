@@ -17,12 +17,14 @@ export interface HeldShardRecord {
   bytes: ArrayBuffer;
   size: number;
   storedAt: number;
-  /** Merkle root (hex) sent by the owner, or the baseline of the first self-check (`rootSource`). */
+  /** Merkle root (hex) sent by the owner (`rootSource: 'owner'`). */
   merkleRoot?: string;
   rootSource?: 'owner' | 'baseline';
-  /** Unix ms of the last self-check of these bytes. */
+  /**
+   * Version 2 kept the self-check's state here too (a baseline `merkleRoot`, `checkedAt`,
+   * `damagedAt`); version 3 moved it to {@link HeldCheckRecord} and no longer reads or writes these.
+   */
   checkedAt?: number;
-  /** Unix ms when the self-check found the bytes damaged; such a shard is no longer served. */
   damagedAt?: number;
 }
 
