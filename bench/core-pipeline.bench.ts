@@ -22,9 +22,13 @@
  *   the xor-loop baseline measured in each child.
  * - not measured: reading the file (it is in memory, fed in 1 MiB pieces) and placing shards.
  * - each timed iteration is a complete fresh backup of the same 64 MiB pseudo-random file: a new
- *   `ChunkStage` and encoder(s), real chunking, ids, encryption, packing, coding (and Merkle roots
- *   where said), every pack's shards kept until the iteration ends; nothing is cached across
- *   iterations except compiled code and the erasure program (as in a long-running app).
+ *   `ChunkStage` and encoder(s) with empty buffer pools, real chunking, ids, encryption, packing,
+ *   coding (and Merkle roots where said). As in the app, each pack is handed on as soon as it is
+ *   coded and, once "placed" (here: its shards counted), its buffer goes back to the encoder that
+ *   made it (`release`). Nothing is cached across iterations except compiled code and the erasure
+ *   program (as in a long-running app).
+ * - `npm run bench` runs this file from an esbuild bundle (`scripts/bench.mjs`), as the app's code
+ *   ships; under tsx (the `Run:` line below) the loader's own heap makes V8 collect far more often.
  * In Chromium, WebCrypto runs on the calling thread (measured in Chromium 156), so there the same
  * work is spread over the page and the workers the same way, but without overlap inside a thread.
  * Run: npx tsx bench/core-pipeline.bench.ts

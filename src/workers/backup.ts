@@ -25,7 +25,7 @@ export const BATCH_BYTES = 4 * 1024 * 1024;
  * Pieces of a file chunked ahead of the one whose chunks are being handed on, their HMAC ids being
  * computed meanwhile (WebCrypto runs them off this thread). Bounds the chunk copies held.
  */
-export const PIECES_IDENTIFIED_AHEAD = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.AHEAD ?? 3);
+export const PIECES_IDENTIFIED_AHEAD = 3;
 
 /** A file as the encoder reads it. */
 export type FileSource = Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
